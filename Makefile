@@ -1,0 +1,41 @@
+# `make demo` runs the demo; `make test` runs everything CI runs. See README.md.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck pytest system-deps clean
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/python scripts/demo.py
+
+test: system-deps $(VENV)/.dev-installed lint typecheck pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/pytest
+
+system-deps:
+	scripts/install-system-deps.sh
+
+$(VENV)/.venv-created:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.demo-installed: pyproject.toml $(VENV)/.venv-created
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+# mysqlclient builds against libmariadb-dev, so the system packages come first.
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.venv-created | system-deps
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.demo-installed
+
+clean:
+	rm -rf $(VENV) .demo .mypy_cache .pytest_cache .ruff_cache *.egg-info

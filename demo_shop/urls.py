@@ -1,0 +1,11 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from demo_shop.faults import FaultsView
+
+urlpatterns = [
+    path("api/", include("demo_shop.shop.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("_demo/faults", FaultsView.as_view(), name="demo-faults"),
+    path("", include("django_prometheus.urls")),
+]

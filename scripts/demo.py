@@ -1,0 +1,112 @@
+"""``make demo``: migrate and seed the demo shop, then run it (and Prometheus and Alertmanager when installed).
+
+Everything binds 127.0.0.1. Ports come from SHOP_PORT, EXPORTER_PORT, PROMETHEUS_PORT and ALERTMANAGER_PORT.
+honcho runs the processes and stops all of them on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("DEMO_STATE_DIR", ROOT / ".demo")).resolve()
+
+
+def port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        sys.exit(f"{name}={value!r} is not a TCP port")
+    return int(value)
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "demo_shop", *args], env=env, cwd=ROOT, check=True)
+
+
+def prometheus_config(shop_port: int, alertmanager_port: int | None) -> dict[str, object]:
+    config: dict[str, object] = {
+        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "scrape_configs": [
+            {"job_name": "demo-shop", "static_configs": [{"targets": [f"127.0.0.1:{shop_port}"]}]},
+        ],
+        "rule_files": [str(path) for path in sorted((ROOT / "rules").glob("*.rules.yml"))],
+    }
+    if alertmanager_port:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]}
+    return config
+
+
+def main() -> None:
+    ports = {
+        "shop": port("SHOP_PORT", 8000),
+        "exporter": port("EXPORTER_PORT", 9716),
+        "prometheus": port("PROMETHEUS_PORT", 9090),
+        "alertmanager": port("ALERTMANAGER_PORT", 9093),
+    }
+    STATE.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{STATE / 'shop.sqlite3'}")
+    env.setdefault("DEMO_PROBE_PASSWORD", "demo-probe-password")
+    env.setdefault("DEMO_FAULTS_ENABLED", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+
+    manage(env, "migrate", "--no-input", "-v0")
+    manage(env, "seed_shop")
+
+    processes = {
+        "shop": (
+            f"{sys.executable} -m gunicorn demo_shop.wsgi --bind 127.0.0.1:{ports['shop']}"
+            " --workers 1 --threads 8 --graceful-timeout 5 --access-logfile -"
+        ),
+    }
+    urls = {
+        "demo shop": f"http://127.0.0.1:{ports['shop']}/api/products/",
+        "OpenAPI": f"http://127.0.0.1:{ports['shop']}/api/schema/",
+        "faults": f"http://127.0.0.1:{ports['shop']}/_demo/faults",
+    }
+    alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if alertmanager:
+        (STATE / "alertmanager.yml").write_text(
+            yaml.safe_dump({"route": {"receiver": "demo-null"}, "receivers": [{"name": "demo-null"}]})
+        )
+        processes["alertmanager"] = (
+            f"{alertmanager} --config.file={STATE / 'alertmanager.yml'} --storage.path={STATE / 'alertmanager'}"
+            f" --web.listen-address=127.0.0.1:{ports['alertmanager']} --cluster.listen-address="
+        )
+        urls["Alertmanager"] = f"http://127.0.0.1:{ports['alertmanager']}/"
+    prometheus = shutil.which("prometheus")
+    if prometheus:
+        config = prometheus_config(ports["shop"], ports["alertmanager"] if alertmanager else None)
+        (STATE / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        processes["prometheus"] = (
+            f"{prometheus} --config.file={STATE / 'prometheus.yml'} --storage.tsdb.path={STATE / 'prometheus'}"
+            f" --web.listen-address=127.0.0.1:{ports['prometheus']} --enable-feature=exemplar-storage"
+        )
+        urls["Prometheus"] = f"http://127.0.0.1:{ports['prometheus']}/"
+    missing = [name for name, path in (("prometheus", prometheus), ("alertmanager", alertmanager)) if not path]
+
+    procfile = STATE / "Procfile"
+    procfile.write_text("".join(f"{name}: exec {command}\n" for name, command in processes.items()))
+
+    print("\nworkflow-exporter demo (Ctrl-C stops everything)")
+    for name, url in urls.items():
+        print(f"  {name:<13} {url}")
+    print(f"  probe user    probe / {env['DEMO_PROBE_PASSWORD']}")
+    if missing:
+        print(f"  not installed: {', '.join(missing)} (sudo apt-get install prometheus prometheus-alertmanager)")
+    print(flush=True)
+    os.execve(
+        sys.executable,
+        [sys.executable, "-m", "honcho", "-f", str(procfile), "-d", str(ROOT), "start"],
+        env,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Faults whose proof needs MariaDB's own view of the statements it ran."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import database_url
+from tests.harness import MariaDB, ShopServer, start_shop
+
+
+@pytest.fixture(scope="module")
+def mariadb_shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
+    workdir = tmp_path_factory.mktemp("shop-mariadb-faults")
+    server = start_shop(workdir, database_url(request, "mariadb", workdir))
+    yield server
+    server.stop()
+
+
+def test_n_plus_one_seen_by_performance_schema(mariadb_shop: ShopServer, mariadb: MariaDB) -> None:
+    """With n_plus_one on, MariaDB runs one extra category lookup per product row listed."""
+    database = mariadb_shop.env["DATABASE_URL"].rsplit("/", 1)[1]
+
+    def category_lookups() -> int:
+        rows = mariadb.query(
+            "SELECT COALESCE(SUM(COUNT_STAR), 0) FROM performance_schema.events_statements_summary_by_digest "
+            "WHERE SCHEMA_NAME = %s AND DIGEST_TEXT LIKE %s AND DIGEST_TEXT NOT LIKE %s",
+            (database, "%FROM `shop_category`%", "%JOIN%"),
+        )
+        return int(rows[0][0])
+
+    def list_products() -> None:
+        assert requests.get(f"{mariadb_shop.url}/api/products/?page_size=20", timeout=10).status_code == 200
+
+    before = category_lookups()
+    list_products()
+    assert category_lookups() == before
+    faults_url = f"{mariadb_shop.url}/_demo/faults"
+    assert requests.put(faults_url, json={"n_plus_one": True}, timeout=10).json()["n_plus_one"] is True
+    list_products()
+    assert category_lookups() - before == 20

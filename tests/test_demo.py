@@ -1,0 +1,82 @@
+"""``make demo``'s launcher as a user runs it: serves the seeded shop, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.conftest import REPO_ROOT
+from tests.harness import free_port, wait_until
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("SHOP_PORT", "EXPORTER_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT")}
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "scripts" / "demo.py")],
+        env={**os.environ, **{k: str(v) for k, v in ports.items()}, "DEMO_STATE_DIR": str(tmp_path / "state")},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group, like a terminal job
+    )
+    try:
+        shop = f"http://127.0.0.1:{ports['SHOP_PORT']}"
+        products = wait_until(
+            lambda: requests.get(f"{shop}/api/products/", timeout=2).json(), 90, "demo shop serving products"
+        )
+        assert products["count"] == 32
+        assert products["results"][0]["sku"] == "COF-001"
+        wait_until(lambda: listening(ports["PROMETHEUS_PORT"]), 30, "demo Prometheus listening")
+        wait_until(lambda: listening(ports["ALERTMANAGER_PORT"]), 30, "demo Alertmanager listening")
+        output = (tmp_path / "demo.log").read_text()
+        assert f"http://127.0.0.1:{ports['SHOP_PORT']}/api/products/" in output
+
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does to the foreground job
+        assert demo.wait(timeout=30) in (0, 130, -signal.SIGINT)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+        log.close()
+
+    for name, port in ports.items():
+        assert not listening(port), f"{name} {port} still listening after Ctrl-C"
+    try:
+        os.killpg(demo.pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("processes of the demo survived Ctrl-C")
+
+
+def test_demo_rejects_a_bad_port() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "demo.py")],
+        env={**os.environ, "SHOP_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "SHOP_PORT='eighty' is not a TCP port" in result.stderr
+
+
+def test_migrations_are_committed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "demo_shop", "makemigrations", "--check", "--dry-run"],
+        env={**os.environ, "DATABASE_URL": "sqlite://:memory:"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

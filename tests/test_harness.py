@@ -1,0 +1,96 @@
+"""The harness itself: each real component starts, does its job, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+from tests.harness import (
+    MariaDB,
+    WebhookReceiver,
+    start_alertmanager,
+    start_mysqld_exporter,
+    start_prometheus,
+)
+from tests.harness.alertmanager import webhook_config
+
+
+def port_is_closed(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        return sock.connect_ex((host, int(port))) != 0
+
+
+def pid_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_prometheus_scrapes_a_target_started_by_the_test(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    Gauge("harness_answer", "A value for Prometheus to scrape.", registry=registry).set(42)
+    server, _thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    target = f"127.0.0.1:{server.server_port}"
+    prometheus = start_prometheus(tmp_path, [{"job_name": "harness", "static_configs": [{"targets": [target]}]}])
+    try:
+        prometheus.wait_for_target_up("harness")
+        (sample,) = prometheus.wait_for_series('harness_answer{job="harness"}')
+        assert sample["value"][1] == "42"
+    finally:
+        prometheus.stop()
+        server.shutdown()
+        server.server_close()
+    assert pid_is_gone(prometheus.process.pid)
+    assert port_is_closed(prometheus.url)
+
+
+def test_alertmanager_delivers_a_firing_alert_to_a_webhook(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "groups:\n"
+        "- name: harness\n"
+        "  rules:\n"
+        "  - alert: HarnessAlwaysFiring\n"
+        "    expr: vector(1)\n"
+        "    labels: {severity: warning}\n"
+        "    annotations: {summary: The harness alert fires.}\n"
+    )
+    webhook = WebhookReceiver.start()
+    alertmanager = start_alertmanager(tmp_path / "am", webhook_config(webhook.url))
+    prometheus = start_prometheus(tmp_path / "prom", rule_files=[rules], alertmanager_urls=[alertmanager.url])
+    try:
+        payload = webhook.wait_for_alert("HarnessAlwaysFiring")
+        assert payload["version"] == "4"
+        assert payload["status"] == "firing"
+        (alert,) = payload["alerts"]
+        assert alert["labels"]["severity"] == "warning"
+        assert alert["annotations"]["summary"] == "The harness alert fires."
+    finally:
+        prometheus.stop()
+        alertmanager.stop()
+        webhook.stop()
+    assert pid_is_gone(alertmanager.process.pid)
+    assert port_is_closed(alertmanager.url)
+
+
+def test_mariadb_runs_with_performance_schema(mariadb: MariaDB) -> None:
+    assert mariadb.query("SHOW GLOBAL VARIABLES LIKE 'performance_schema'") == [("performance_schema", "ON")]
+    assert mariadb.query("SELECT @@bind_address") == [("127.0.0.1",)]
+
+
+def test_mysqld_exporter_reports_the_harness_mariadb(tmp_path: Path, mariadb: MariaDB) -> None:
+    exporter = start_mysqld_exporter(tmp_path, mariadb)
+    try:
+        metrics = exporter.metrics()
+        assert "mysql_up 1" in metrics
+        assert "mysql_global_status_threads_connected" in metrics
+        assert "mysql_version_info{innodb_version=" in metrics
+    finally:
+        exporter.stop()
+    assert port_is_closed(exporter.url)
