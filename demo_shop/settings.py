@@ -10,12 +10,17 @@ Environment:
     DEMO_FAULTS             comma-separated faults switched on at start
     DEMO_SLOW_SECONDS       how long the slow_products query sleeps (default 1.2)
     DEMO_LOGIN_RATE         login throttle, DRF rate syntax (default 60/min)
+    SLOW_QUERY_SECONDS      statements at least this slow are counted and logged (default 0.5)
+    SYNTHETIC_SECRET        shared with the exporter: only HMAC-signed synthetic markers count
+    DJANGO_LOG_LEVEL        default INFO; DJANGO_LOG_FILE writes the JSON lines to a file instead of stdout
 """
 
 import os
 from datetime import timedelta
 
 import dj_database_url
+
+from django_integration.log import logging_config
 
 
 def _env_list(name: str, default: str) -> list[str]:
@@ -34,11 +39,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "corsheaders",
     "django_prometheus",
+    "django_integration",
     "demo_shop.shop",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First of the rest: the correlation ID, timing and DB accounting cover every middleware after it.
+    "django_integration.middleware.RequestMonitoringMiddleware",
     # Outside CorsMiddleware so the cors_wildcard fault can rewrite what it answered.
     "demo_shop.faults.CorsWildcardFaultMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -114,9 +122,10 @@ DEMO_FAULTS_ENABLED = os.environ.get("DEMO_FAULTS_ENABLED", "0") == "1"
 DEMO_FAULTS = _env_list("DEMO_FAULTS", "")
 DEMO_SLOW_SECONDS = float(os.environ.get("DEMO_SLOW_SECONDS", "1.2"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+WORKFLOW_EXPORTER = {
+    "SLOW_QUERY_SECONDS": float(os.environ.get("SLOW_QUERY_SECONDS", "0.5")),
+    "SYNTHETIC_SECRET": os.environ.get("SYNTHETIC_SECRET") or None,
+    "TIMING_ALLOW_ORIGIN": CORS_ALLOWED_ORIGINS,
 }
+
+LOGGING = logging_config(level=os.environ.get("DJANGO_LOG_LEVEL", "INFO"), file=os.environ.get("DJANGO_LOG_FILE"))

@@ -7,5 +7,5 @@ urlpatterns = [
     path("api/", include("demo_shop.shop.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("_demo/faults", FaultsView.as_view(), name="demo-faults"),
-    path("", include("django_prometheus.urls")),
+    path("", include("django_integration.urls")),
 ]

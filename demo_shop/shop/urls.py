@@ -4,7 +4,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from . import views
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # route labels like api/products/<int:pk>/
 router.register("products", views.ProductViewSet, basename="product")
 router.register("orders", views.OrderViewSet, basename="order")
 

@@ -136,6 +136,7 @@ class ProductViewSet(
 ):
     serializer_class = ProductSerializer
     permission_classes = [ProductWritePermission]
+    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Product]:
         products = Product.objects.all()
@@ -289,6 +290,7 @@ class OrderViewSet(
 
     serializer_class = OrderSerializer
     permission_classes = [IsAuthenticated]
+    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):

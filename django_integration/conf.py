@@ -1,0 +1,166 @@
+"""Settings: one dict, ``WORKFLOW_EXPORTER``, read on every access so ``override_settings`` works.
+
+Every key, its default and its meaning (also in the README)::
+
+    WORKFLOW_EXPORTER = {
+        "SLOW_QUERY_SECONDS": 0.5,          # a statement at least this slow is counted and logged
+        "REPEATED_QUERY_THRESHOLD": 5,      # the same statement this often in one request is an N+1
+        "SQL_COMMENTS": True,               # prepend /*request_id=...,route=...*/ to every statement
+        "SERVER_TIMING": True,              # answer Server-Timing: app, db (with the query count)
+        "TIMING_ALLOW_ORIGIN": None,        # e.g. "https://shop.example" so the browser may read it
+        "SYNTHETIC_HEADER": "X-Synthetic",  # marks the exporter's own traffic
+        "SYNTHETIC_SECRET": None,           # when set, the marker must carry a valid HMAC
+        "METRICS_BEARER_TOKEN": None,       # /metrics demands "Authorization: Bearer <token>"
+        "METRICS_ALLOWED_NETWORKS": [],     # /metrics only for these CIDRs ("127.0.0.0/8", ...)
+        "READINESS_DB_TIMEOUT_SECONDS": 2.0,
+        "CLIENT_LOGS_MAX_BYTES": 65536,
+        "CLIENT_LOGS_MAX_EVENTS": 50,
+        "CLIENT_LOGS_RATE_PER_MINUTE": 120, # per client address
+        "EXCLUDED_ROUTES": ["metrics", "healthz", "readyz"],  # no request metrics or log line
+        "LATENCY_BUCKETS": (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+
+SETTINGS_NAME = "WORKFLOW_EXPORTER"
+
+DEFAULTS: Mapping[str, Any] = {
+    "SLOW_QUERY_SECONDS": 0.5,
+    "REPEATED_QUERY_THRESHOLD": 5,
+    "SQL_COMMENTS": True,
+    "SERVER_TIMING": True,
+    "TIMING_ALLOW_ORIGIN": None,
+    "SYNTHETIC_HEADER": "X-Synthetic",
+    "SYNTHETIC_SECRET": None,
+    "METRICS_BEARER_TOKEN": None,
+    "METRICS_ALLOWED_NETWORKS": [],
+    "READINESS_DB_TIMEOUT_SECONDS": 2.0,
+    "CLIENT_LOGS_MAX_BYTES": 65536,
+    "CLIENT_LOGS_MAX_EVENTS": 50,
+    "CLIENT_LOGS_RATE_PER_MINUTE": 120,
+    "EXCLUDED_ROUTES": ["metrics", "healthz", "readyz"],
+    "LATENCY_BUCKETS": (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+}
+
+
+def _user_settings() -> Mapping[str, Any]:
+    value = getattr(settings, SETTINGS_NAME, None)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _get(key: str) -> Any:
+    return _user_settings().get(key, DEFAULTS[key])
+
+
+class AppSettings:
+    """Typed, lazy view of ``settings.WORKFLOW_EXPORTER``; nothing is cached."""
+
+    @property
+    def slow_query_seconds(self) -> float:
+        return float(_get("SLOW_QUERY_SECONDS"))
+
+    @property
+    def repeated_query_threshold(self) -> int:
+        return int(_get("REPEATED_QUERY_THRESHOLD"))
+
+    @property
+    def sql_comments(self) -> bool:
+        return bool(_get("SQL_COMMENTS"))
+
+    @property
+    def server_timing(self) -> bool:
+        return bool(_get("SERVER_TIMING"))
+
+    @property
+    def timing_allow_origin(self) -> str | None:
+        value = _get("TIMING_ALLOW_ORIGIN")
+        if isinstance(value, (list, tuple)):
+            return " ".join(value)
+        return value  # type: ignore[no-any-return]
+
+    @property
+    def synthetic_header(self) -> str:
+        return str(_get("SYNTHETIC_HEADER"))
+
+    @property
+    def synthetic_secret(self) -> str | None:
+        return _get("SYNTHETIC_SECRET")  # type: ignore[no-any-return]
+
+    @property
+    def metrics_bearer_token(self) -> str | None:
+        return _get("METRICS_BEARER_TOKEN")  # type: ignore[no-any-return]
+
+    @property
+    def metrics_allowed_networks(self) -> Sequence[str]:
+        return list(_get("METRICS_ALLOWED_NETWORKS"))
+
+    @property
+    def readiness_db_timeout_seconds(self) -> float:
+        return float(_get("READINESS_DB_TIMEOUT_SECONDS"))
+
+    @property
+    def client_logs_max_bytes(self) -> int:
+        return int(_get("CLIENT_LOGS_MAX_BYTES"))
+
+    @property
+    def client_logs_max_events(self) -> int:
+        return int(_get("CLIENT_LOGS_MAX_EVENTS"))
+
+    @property
+    def client_logs_rate_per_minute(self) -> int:
+        return int(_get("CLIENT_LOGS_RATE_PER_MINUTE"))
+
+    @property
+    def excluded_routes(self) -> frozenset[str]:
+        return frozenset(_get("EXCLUDED_ROUTES"))
+
+    @property
+    def latency_buckets(self) -> tuple[float, ...]:
+        return tuple(float(b) for b in _get("LATENCY_BUCKETS"))
+
+
+app_settings = AppSettings()
+
+
+def settings_problems() -> list[str]:
+    """Every problem with ``settings.WORKFLOW_EXPORTER`` at once (used by the system check)."""
+    raw = getattr(settings, SETTINGS_NAME, None)
+    if raw is None:
+        return []
+    if not isinstance(raw, Mapping):
+        return [f"{SETTINGS_NAME} must be a dict, got {type(raw).__name__}"]
+    problems = [
+        f"{SETTINGS_NAME}[{key!r}] is not a known setting; known: {', '.join(sorted(DEFAULTS))}"
+        for key in raw
+        if key not in DEFAULTS
+    ]
+    numbers = {
+        "SLOW_QUERY_SECONDS": float,
+        "READINESS_DB_TIMEOUT_SECONDS": float,
+        "REPEATED_QUERY_THRESHOLD": int,
+        "CLIENT_LOGS_MAX_BYTES": int,
+        "CLIENT_LOGS_MAX_EVENTS": int,
+        "CLIENT_LOGS_RATE_PER_MINUTE": int,
+    }
+    for key, kind in numbers.items():
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                problems.append(f"{SETTINGS_NAME}[{key!r}] must be a positive {kind.__name__}, got {value!r}")
+    if "REPEATED_QUERY_THRESHOLD" in raw and isinstance(raw["REPEATED_QUERY_THRESHOLD"], float):
+        problems.append(f"{SETTINGS_NAME}['REPEATED_QUERY_THRESHOLD'] must be a whole number")
+    if "METRICS_ALLOWED_NETWORKS" in raw:
+        import ipaddress
+
+        for network in raw["METRICS_ALLOWED_NETWORKS"]:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                problems.append(f"{SETTINGS_NAME}['METRICS_ALLOWED_NETWORKS'] has an invalid network {network!r}")
+    return problems

@@ -1,0 +1,126 @@
+"""SQL: tag every statement with the correlation ID and route, and account for it in the request.
+
+An execute wrapper goes onto each new connection (``connection_created``); no ENGINE swap. The comment is
+sqlcommenter's format (sorted keys, URL-quoted values in single quotes) *prepended*, so MySQL's processlist,
+slow log and performance_schema keep it even when they truncate long statements.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from ._failopen import guard
+from .conf import app_settings
+from .correlation import RequestState, current_request, traceparent_for
+from .metrics import Metrics, exemplar, get_metrics
+
+logger = logging.getLogger("django_integration.db")
+
+_WHITESPACE = re.compile(r"\s+")
+_STRING = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"")
+_NUMBER = re.compile(r"(?<![\w$])-?\d+(?:\.\d+)?(?![\w$])")
+_PLACEHOLDER = re.compile(r"%s|\?")
+_VALUE_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
+_LEADING_COMMENT = re.compile(r"^\s*/\*.*?\*/\s*", re.S)
+
+
+def normalize_sql(sql: str) -> str:
+    """The statement's shape without values: literals and placeholders become ``?``, lists ``(...)``."""
+    text = _LEADING_COMMENT.sub("", sql)
+    text = _STRING.sub("?", text)
+    text = _NUMBER.sub("?", text)
+    text = _PLACEHOLDER.sub("?", text)
+    text = _VALUE_LIST.sub("(...)", text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def sql_comment(state: RequestState) -> str:
+    """``/*request_id='…',route='…',traceparent='…'*/`` in sqlcommenter's encoding."""
+    tags = {
+        "request_id": state.correlation_id,
+        "route": state.route,
+        "traceparent": traceparent_for(state.correlation_id),
+    }
+    body = ",".join(f"{key}='{quote(value, safe='')}'" for key, value in sorted(tags.items()))
+    return f"/*{body}*/"
+
+
+def add_comment(sql: str, state: RequestState, has_params: bool) -> str:
+    """Prepend the comment unless the statement already starts with one (optimizer hints included)."""
+    if sql.lstrip().startswith("/*"):
+        return sql
+    comment = sql_comment(state)
+    if has_params:
+        comment = comment.replace("%", "%%")  # the driver %-formats the whole statement
+    return f"{comment} {sql}"
+
+
+class QueryRecorder:
+    """The execute wrapper: comments, times and counts each statement of the request in progress."""
+
+    def __init__(self, alias: str, metrics: Metrics | None = None) -> None:
+        self.alias = alias
+        self._metrics = metrics
+
+    @property
+    def metrics(self) -> Metrics:
+        return self._metrics or get_metrics()
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        state = current_request()
+        if state is None:
+            return execute(sql, params, many, context)
+        sent = sql
+        with guard("sql_comment"):
+            if app_settings.sql_comments and isinstance(sql, str):
+                sent = add_comment(sql, state, params is not None)
+        started = time.perf_counter()
+        try:
+            return execute(sent, params, many, context)
+        finally:
+            elapsed = time.perf_counter() - started
+            with guard("sql_accounting"):
+                self.record(state, sql, elapsed)
+
+    def record(self, state: RequestState, sql: str, seconds: float) -> None:
+        state.db_queries += 1
+        state.db_seconds += seconds
+        statement = normalize_sql(sql)
+        state.statements[(self.alias, statement)] += 1
+        if seconds >= app_settings.slow_query_seconds:
+            self.metrics.slow_queries.labels(state.route, self.alias).inc(exemplar=exemplar(state.correlation_id))
+            logger.warning(
+                "slow query: %.0f ms on %s",
+                seconds * 1000,
+                self.alias,
+                extra={"statement": statement, "duration_ms": round(seconds * 1000, 3), "db_alias": self.alias},
+            )
+
+
+def report_repeated_queries(state: RequestState, metrics: Metrics) -> None:
+    """At the end of a request: one counter increment and one log line per statement run N+ times."""
+    threshold = app_settings.repeated_query_threshold
+    for (alias, statement), count in state.statements.items():
+        if count >= threshold:
+            metrics.repeated_queries.labels(state.route, alias).inc(exemplar=exemplar(state.correlation_id))
+            logger.warning(
+                "repeated query (N+1): the same statement ran %d times in one request; "
+                "load the relation with select_related() or prefetch_related()",
+                count,
+                extra={"statement": statement, "count": count, "db_alias": alias},
+            )
+
+
+def install(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """``connection_created`` receiver: put the recorder on this connection once."""
+    if not any(isinstance(wrapper, QueryRecorder) for wrapper in connection.execute_wrappers):
+        connection.execute_wrappers.append(QueryRecorder(connection.alias))

@@ -1,0 +1,102 @@
+"""Every metric the Django integration exports, in one class with an injectable registry.
+
+Label values come from URL patterns, an HTTP method allowlist, DB aliases and the fixed error classes;
+correlation IDs travel only as OpenMetrics exemplars.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+EXEMPLAR_LABEL = "correlation_id"
+# OpenMetrics caps an exemplar's label names plus values at 128 characters.
+_EXEMPLAR_VALUE_MAX = 128 - len(EXEMPLAR_LABEL)
+
+DB_QUERY_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500)
+DB_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+DEFAULT_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def exemplar(correlation_id: str) -> dict[str, str]:
+    return {EXEMPLAR_LABEL: correlation_id[:_EXEMPLAR_VALUE_MAX]}
+
+
+class Metrics:
+    """The ``django_*`` families (DESIGN §3) plus the integration's own error counter."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = REGISTRY,
+        latency_buckets: Sequence[float] = DEFAULT_LATENCY_BUCKETS,
+    ) -> None:
+        self.registry = registry
+        self.request_duration = Histogram(
+            "django_request_duration_seconds",
+            "Time from the first middleware to the response, by route template, method and status class.",
+            ["route", "method", "status_class"],
+            buckets=latency_buckets,
+            registry=registry,
+        )
+        self.request_db_queries = Histogram(
+            "django_request_db_queries",
+            "Database statements run while serving one request.",
+            ["route", "method"],
+            buckets=DB_QUERY_BUCKETS,
+            registry=registry,
+        )
+        self.request_db_duration = Histogram(
+            "django_request_db_duration_seconds",
+            "Time spent in database statements while serving one request.",
+            ["route", "method"],
+            buckets=DB_DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.slow_queries = Counter(
+            "django_db_slow_queries",
+            "Statements slower than WORKFLOW_EXPORTER['SLOW_QUERY_SECONDS'].",
+            ["route", "alias"],
+            registry=registry,
+        )
+        self.repeated_queries = Counter(
+            "django_db_repeated_queries",
+            "Requests that ran one statement at least REPEATED_QUERY_THRESHOLD times (N+1), per statement.",
+            ["route", "alias"],
+            registry=registry,
+        )
+        self.request_errors = Counter(
+            "django_request_errors",
+            "Requests answered with an error, by the documented error class.",
+            ["route", "error_class"],
+            registry=registry,
+        )
+        self.synthetic_requests = Counter(
+            "django_synthetic_requests",
+            "Requests carrying a valid synthetic-traffic marker (the exporter's probes), by status class.",
+            ["route", "method", "status_class"],
+            registry=registry,
+        )
+        self.internal_errors = Counter(
+            "django_integration_internal_errors",
+            "Failures inside the integration itself; the request they happened in was served unchanged.",
+            ["component"],
+            registry=registry,
+        )
+
+
+_default: Metrics | None = None
+_default_lock = threading.Lock()
+
+
+def get_metrics() -> Metrics:
+    """The process-wide metrics on the global registry, created on first use (never at import)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                from .conf import app_settings
+
+                _default = Metrics(REGISTRY, app_settings.latency_buckets)
+    return _default

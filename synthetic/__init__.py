@@ -1,0 +1,1 @@
+"""The journey engine: YAML workflows run step by step against a target."""
