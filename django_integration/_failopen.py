@@ -22,15 +22,13 @@ def report(component: str, error: BaseException) -> None:
         first = component not in _reported
         _reported.add(component)
     if first:
-        try:
+        with suppress(Exception):
             logger.error(
                 "workflow-exporter instrumentation failed in %s; the request was served without it",
                 component,
                 exc_info=error,
                 extra={"error_class": "server"},
             )
-        except Exception:
-            pass
 
 
 @contextmanager

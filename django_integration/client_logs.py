@@ -24,6 +24,8 @@ LEVELS = {
     "error": logging.ERROR,
 }
 
+# jsonschema matches patterns with Python's re, where "$" also matches before a final newline; the "(?!\n)"
+# after it keeps the ECMA-262 meaning (end of string), so "abcd1234\n" is refused as the schema intends.
 EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["level", "message"],
@@ -32,12 +34,12 @@ EVENT_SCHEMA: dict[str, Any] = {
         "level": {"enum": sorted(LEVELS)},
         "message": {"type": "string", "maxLength": 2000},
         "route": {"type": "string", "maxLength": 200},
-        "correlation_id": {"type": "string", "pattern": r"^[A-Za-z0-9\-_.:]{8,128}$"},
+        "correlation_id": {"type": "string", "pattern": r"^[A-Za-z0-9\-_.:]{8,128}$(?!\n)"},
         "timestamp": {"type": "string", "maxLength": 40},
         "timing": {
             "type": "object",
             "maxProperties": 20,
-            "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{0,39}$"},
+            "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{0,39}$(?!\n)"},
             "additionalProperties": {"type": "number", "minimum": 0, "maximum": 3_600_000},
         },
     },
@@ -55,17 +57,24 @@ class ClientLogError(ValueError):
     """A batch we refuse, with the reason the sender needs to fix it."""
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; NaN passes "minimum"/"maximum" and would make the log line invalid JSON.
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_batch(body: bytes, max_events: int) -> list[dict[str, Any]]:
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except RecursionError:  # "[[[[..." nested deeper than the interpreter's recursion limit
+        raise ClientLogError("body is not JSON: nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as error:
         raise ClientLogError(f"body is not JSON: {error}") from None
     if isinstance(data, dict) and isinstance(data.get("events"), list) and len(data["events"]) > max_events:
         raise ClientLogError(f"batch has {len(data['events'])} events; at most {max_events} are accepted")
-    error = best_match(_validator.iter_errors(data))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "(batch)"
-        raise ClientLogError(f"{where}: {error.message}")
+    problem = best_match(_validator.iter_errors(data))
+    if problem is not None:
+        where = "/".join(str(part) for part in problem.absolute_path) or "(batch)"
+        raise ClientLogError(f"{where}: {problem.message}")
     events: list[dict[str, Any]] = data["events"]
     return events
 

@@ -82,7 +82,7 @@ class AppSettings:
         value = _get("TIMING_ALLOW_ORIGIN")
         if isinstance(value, (list, tuple)):
             return " ".join(value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     @property
     def synthetic_header(self) -> str:
@@ -90,11 +90,11 @@ class AppSettings:
 
     @property
     def synthetic_secret(self) -> str | None:
-        return _get("SYNTHETIC_SECRET")  # type: ignore[no-any-return]
+        return _get("SYNTHETIC_SECRET")
 
     @property
     def metrics_bearer_token(self) -> str | None:
-        return _get("METRICS_BEARER_TOKEN")  # type: ignore[no-any-return]
+        return _get("METRICS_BEARER_TOKEN")
 
     @property
     def metrics_allowed_networks(self) -> Sequence[str]:
@@ -155,12 +155,17 @@ def settings_problems() -> list[str]:
                 problems.append(f"{SETTINGS_NAME}[{key!r}] must be a positive {kind.__name__}, got {value!r}")
     if "REPEATED_QUERY_THRESHOLD" in raw and isinstance(raw["REPEATED_QUERY_THRESHOLD"], float):
         problems.append(f"{SETTINGS_NAME}['REPEATED_QUERY_THRESHOLD'] must be a whole number")
-    if "METRICS_ALLOWED_NETWORKS" in raw:
+    # A string here would be read character by character; None would crash this check and /metrics.
+    collection = (list, tuple, set, frozenset)
+    for key in ("METRICS_ALLOWED_NETWORKS", "EXCLUDED_ROUTES"):
+        if key in raw and not isinstance(raw[key], collection):
+            problems.append(f"{SETTINGS_NAME}[{key!r}] must be a list, got {raw[key]!r}")
+    if isinstance(raw.get("METRICS_ALLOWED_NETWORKS"), collection):
         import ipaddress
 
         for network in raw["METRICS_ALLOWED_NETWORKS"]:
             try:
                 ipaddress.ip_network(network, strict=False)
-            except ValueError:
+            except (TypeError, ValueError):
                 problems.append(f"{SETTINGS_NAME}['METRICS_ALLOWED_NETWORKS'] has an invalid network {network!r}")
     return problems

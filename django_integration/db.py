@@ -24,7 +24,8 @@ from .metrics import Metrics, exemplar, get_metrics
 logger = logging.getLogger("django_integration.db")
 
 _WHITESPACE = re.compile(r"\s+")
-_STRING = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"")
+# Single quotes only: double quotes are identifiers in SQLite and PostgreSQL (Django's MySQL SQL uses backticks).
+_STRING = re.compile(r"'(?:[^'\\]|\\.|'')*'")
 _NUMBER = re.compile(r"(?<![\w$])-?\d+(?:\.\d+)?(?![\w$])")
 _PLACEHOLDER = re.compile(r"%s|\?")
 _VALUE_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
@@ -73,9 +74,7 @@ class QueryRecorder:
     def metrics(self) -> Metrics:
         return self._metrics or get_metrics()
 
-    def __call__(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-    ) -> Any:
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         state = current_request()
         if state is None:
             return execute(sql, params, many, context)

@@ -26,7 +26,7 @@ _SECRET_KEY = re.compile(
 )
 _SECRET_IN_TEXT = re.compile(
     r"(?P<key>\b(?:authorization|cookie|set-cookie|password|passwd|token|access|refresh|api[-_]?key|"
-    r"secret|sessionid|csrftoken)\b\s*[:=]\s*)(?P<value>(?:bearer\s+|basic\s+)?[^\s,;&\"']+)",
+    r"secret|sessionid|csrftoken)\b[\"']?\s*[:=]\s*[\"']?)(?P<value>(?:bearer\s+|basic\s+)?[^\s,;&\"']+)",
     re.I,
 )
 _BEARER = re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*", re.I)

@@ -71,7 +71,7 @@ class RequestMonitoringMiddleware:
         state = self._begin(request)
         token = correlation.bind(state)
         try:
-            response = self.get_response(request)  # type: ignore[arg-type]
+            response = self.get_response(request)
             assert isinstance(response, HttpResponseBase)
             self._finish(request, response, state)
             return response

@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client.django import PrometheusDjangoView
@@ -32,12 +33,11 @@ class MetricsView(PrometheusDjangoView):
     not kept in that mode (prometheus-client cannot store them across processes).
     """
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         refusal = _metrics_refusal(request)
         if refusal is not None:
             return refusal
-        response: HttpResponse = super().dispatch(request, *args, **kwargs)
-        return response
+        return super().dispatch(request, *args, **kwargs)
 
 
 def _metrics_refusal(request: HttpRequest) -> HttpResponse | None:
@@ -99,7 +99,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     for alias in connections:
         started = time.perf_counter()
         try:
-            _run_with_timeout(lambda alias=alias: _database_reachable(alias), timeout)
+            _run_with_timeout(partial(_database_reachable, alias), timeout)
             checks[f"database:{alias}"] = {"ok": True, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
         except FutureTimeout:
             checks[f"database:{alias}"] = {"ok": False, "error": f"no answer within {timeout:g}s"}
@@ -128,7 +128,8 @@ def client_logs(request: HttpRequest) -> JsonResponse:
     if not _limiter.allow(client, settings.client_logs_rate_per_minute):
         return JsonResponse({"error": "too many log batches from this address; slow down"}, status=429)
     length = request.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > settings.client_logs_max_bytes:
+    # isascii: str.isdigit() is also true for "²", which int() refuses.
+    if length and length.isascii() and length.isdigit() and int(length) > settings.client_logs_max_bytes:
         return JsonResponse({"error": f"batch larger than {settings.client_logs_max_bytes} bytes"}, status=413)
     body = request.body
     if len(body) > settings.client_logs_max_bytes:
@@ -139,6 +140,3 @@ def client_logs(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(error)}, status=400)
     write_events(events)
     return JsonResponse({"accepted": len(events)}, status=202)
-
-
-

@@ -38,3 +38,13 @@ def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     server.env["BACKEND"] = backend
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def mariadb_shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
+    """The demo shop on MariaDB only: for what only MariaDB can show (performance_schema, processlist)."""
+    workdir = tmp_path_factory.mktemp("shop-mariadb")
+    server = start_shop(workdir, database_url(request, "mariadb", workdir))
+    server.env["BACKEND"] = "mariadb"
+    yield server
+    server.stop()

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import requests
 
-from tests.conftest import database_url
-from tests.harness import MariaDB, ShopServer, start_shop
-
-
-@pytest.fixture(scope="module")
-def mariadb_shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
-    workdir = tmp_path_factory.mktemp("shop-mariadb-faults")
-    server = start_shop(workdir, database_url(request, "mariadb", workdir))
-    yield server
-    server.stop()
+from tests.harness import MariaDB, ShopServer
 
 
 def test_n_plus_one_seen_by_performance_schema(mariadb_shop: ShopServer, mariadb: MariaDB) -> None:

@@ -86,6 +86,10 @@ def start_mariadb(workdir: Path) -> MariaDB:
             f"--socket={workdir / 'mysqld.sock'}",
             f"--pid-file={workdir / 'mysqld.pid'}",
             "--performance-schema=ON",  # can only be switched on at start
+            # MariaDB keeps no statement history by default; these make SQL comments visible after the fact.
+            "--performance-schema-consumer-events-statements-current=ON",
+            "--performance-schema-consumer-events-statements-history=ON",
+            "--performance-schema-consumer-events-statements-history-long=ON",
             "--skip-name-resolve",
             "--max-connections=200",
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -43,6 +44,21 @@ class ShopServer:
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.get(f"{self.url}{path}", timeout=10, **kwargs)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines the shop has written so far (gunicorn's own lines are not JSON)."""
+        lines = []
+        for line in self.process.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+        return lines
+
+    def lines_of(self, correlation_id: str) -> list[dict[str, Any]]:
+        return [line for line in self.log_lines() if line.get("correlation_id") == correlation_id]
+
+    def set_faults(self, **faults: bool) -> None:
+        response = requests.put(f"{self.url}/_demo/faults", json=faults, timeout=10)
+        response.raise_for_status()
 
     def stop(self) -> None:
         self.process.stop()
