@@ -142,3 +142,19 @@ def test_queries_outside_requests_are_untouched(sqlite_statements: list[str]) ->
 
     Product.objects.count()
     assert sqlite_statements and not [s for s in sqlite_statements if "request_id" in s]
+
+
+def test_server_timing_reports_app_and_db_time(seeded: None, settings: object) -> None:
+    settings.WORKFLOW_EXPORTER = {"TIMING_ALLOW_ORIGIN": ["https://shop.example", "https://www.shop.example"]}  # type: ignore[attr-defined]
+    response = Client().get("/t/one-by-one/")
+    app, db = (part.strip() for part in response["Server-Timing"].split(","))
+    assert app.startswith("app;dur=") and float(app.split("=")[1]) > 0
+    assert db.startswith("db;dur=") and db.endswith(';desc="7 queries"')
+    assert response["Timing-Allow-Origin"] == "https://shop.example https://www.shop.example"
+
+
+def test_server_timing_can_be_switched_off(seeded: None, settings: object) -> None:
+    settings.WORKFLOW_EXPORTER = {"SERVER_TIMING": False}  # type: ignore[attr-defined]
+    response = Client().get("/t/count/")
+    assert "Server-Timing" not in response and "Timing-Allow-Origin" not in response
+    assert response["Access-Control-Expose-Headers"] == "X-Request-ID"
