@@ -115,13 +115,14 @@ def logging_config(
     file: str | None = None,
     layer: str = "api",
     loggers: Mapping[str, str] | None = None,
+    stream: str = "stdout",
 ) -> dict[str, Any]:
-    """A ``LOGGING`` dict: JSON lines to stdout (or to ``file`` via WatchedFileHandler) for every logger."""
+    """A ``LOGGING`` dict: JSON lines to stdout (or ``stream="stderr"``, or to ``file`` via WatchedFileHandler)."""
     handler: dict[str, Any]
     if file:
         handler = {"class": "logging.handlers.WatchedFileHandler", "filename": file, "encoding": "utf-8"}
     else:
-        handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
+        handler = {"class": "logging.StreamHandler", "stream": f"ext://sys.{stream}"}
     handler.update({"formatter": "json", "filters": ["correlation"]})
     return {
         "version": 1,

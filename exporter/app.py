@@ -1,0 +1,119 @@
+"""The exporter's HTTP interface (WSGI): routing only, the work is in ``Exporter``.
+
+``/metrics`` (OpenMetrics when asked, with exemplars), ``/probe?target=&workflow=[&debug=true]``,
+``/-/healthy``, ``/-/ready``, ``POST /-/reload``, ``/`` (recent runs) and ``/runs/<correlation id>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIEnvironment
+
+from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
+
+from synthetic.waterfall import render_waterfall
+
+from .metrics import probe_registry
+from .pages import render_index, render_run
+from .service import Exporter
+
+logger = logging.getLogger("exporter.http")
+
+DEFAULT_PROBE_TIMEOUT = 120.0
+
+Response = tuple[str, list[tuple[str, str]], bytes]
+
+
+def _text(status: str, body: str, content_type: str = "text/plain; charset=utf-8") -> Response:
+    return status, [("Content-Type", content_type)], body.encode()
+
+
+def probe_timeout(header: str | None, offset: float, workflow_timeout: float) -> float:
+    """The scrape timeout Prometheus sent minus ``offset``, never more than the workflow's own timeout."""
+    timeout = workflow_timeout
+    if header:
+        with contextlib.suppress(ValueError):
+            timeout = min(timeout, max(float(header) - offset, 0.1))
+    return min(timeout, DEFAULT_PROBE_TIMEOUT)
+
+
+class ExporterApp:
+    def __init__(self, exporter: Exporter, registry: CollectorRegistry, timeout_offset: float = 0.5) -> None:
+        self.exporter = exporter
+        self.timeout_offset = timeout_offset
+        self._metrics_app = make_wsgi_app(registry)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/metrics":
+            return self._metrics_app(environ, start_response)
+        try:
+            status, headers, body = self.route(method, path, environ)
+        except Exception:
+            logger.exception("error serving %s", path)
+            status, headers, body = _text("500 Internal Server Error", "internal error; see the exporter's log\n")
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def route(self, method: str, path: str, environ: WSGIEnvironment) -> Response:
+        routes: dict[str, Callable[[str, WSGIEnvironment], Response]] = {
+            "/probe": self.probe,
+            "/-/healthy": lambda m, e: _text("200 OK", "Healthy\n"),
+            "/-/ready": lambda m, e: _text("200 OK", "Ready\n"),
+            "/-/reload": self.reload,
+            "/": self.index,
+        }
+        if path in routes:
+            return routes[path](method, environ)
+        if path.startswith("/runs/"):
+            return self.run_page(path.removeprefix("/runs/"))
+        return _text("404 Not Found", f"not found: {path}\n")
+
+    def probe(self, method: str, environ: WSGIEnvironment) -> Response:
+        params = parse_qs(environ.get("QUERY_STRING", ""))
+        config = self.exporter.config
+
+        def one(name: str) -> str:
+            values = params.get(name, [])
+            return values[0] if values else ""
+
+        target_name, workflow_name = one("target"), one("workflow")
+        problems = []
+        if target_name not in config.targets:
+            problems.append(f"unknown target {target_name!r}; configured: {', '.join(sorted(config.targets))}")
+        workflow = config.workflows.get(workflow_name)
+        if workflow is None:
+            problems.append(f"unknown workflow {workflow_name!r}; configured: {', '.join(sorted(config.workflows))}")
+        elif target_name in config.targets and target_name not in workflow.targets:
+            problems.append(f"workflow {workflow_name!r} does not run on target {target_name!r}")
+        if problems or workflow is None:
+            self.exporter.metrics.probe_requests.labels("bad_request").inc()
+            return _text("400 Bad Request", "\n".join(problems) + "\n")
+        timeout = probe_timeout(environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"), self.timeout_offset,
+                                workflow.timeout)  # fmt: skip
+        run = self.exporter.probe(workflow, config.targets[target_name], timeout)
+        exposition = generate_latest(probe_registry(run, timeout)).decode()
+        if one("debug") == "true":
+            return _text("200 OK", f"{render_waterfall(run)}\nMetrics that would have been returned:\n{exposition}")
+        return _text("200 OK", exposition, "text/plain; version=0.0.4; charset=utf-8")
+
+    def reload(self, method: str, environ: WSGIEnvironment) -> Response:
+        if method != "POST":
+            return _text("405 Method Not Allowed", "use POST to reload\n")
+        ok, message = self.exporter.reload()
+        return _text("200 OK" if ok else "500 Internal Server Error", message + "\n")
+
+    def index(self, method: str, environ: WSGIEnvironment) -> Response:
+        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], render_index(self.exporter).encode()
+
+    def run_page(self, correlation_id: str) -> Response:
+        run = self.exporter.history.get(correlation_id)
+        if run is None:
+            return _text("404 Not Found", "no such run in the recent history\n")
+        target = self.exporter.config.targets.get(run.target)
+        page = render_run(run, target.secrets() if target else [])
+        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], page.encode()

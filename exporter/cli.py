@@ -1,0 +1,150 @@
+"""``workflow-exporter``: the exporter service, ``--config.check``, and ``run`` for one workflow by hand.
+
+workflow-exporter --config.file=workflows.yml [--web.listen-address=127.0.0.1:9716] [--shard=0/2]
+workflow-exporter --config.file=workflows.yml --config.check
+workflow-exporter run --config.file=workflows.yml --workflow checkout --target demo-shop
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.config
+import signal
+import socketserver
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry
+
+from django_integration.log import logging_config
+from synthetic.config import ConfigError, load_config
+from synthetic.runner import run_workflow
+from synthetic.waterfall import render_waterfall
+
+from . import __version__
+from .app import ExporterApp
+from .service import Exporter
+from .sharding import Shard
+
+DEFAULT_LISTEN = "127.0.0.1:9716"
+logger = logging.getLogger("exporter")
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # requests are not log lines of ours
+        pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workflow-exporter", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"workflow-exporter {__version__}")
+    parser.add_argument("--config.file", dest="config_file", default="workflows.yml", help="workflow config (YAML)")
+    parser.add_argument("--config.check", dest="config_check", action="store_true",
+                        help="validate the config, print every problem, exit 0 when valid and 1 when not")  # fmt: skip
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, help="host:port to serve on")
+    parser.add_argument("--shard", default="0/1", help="run only this replica's share i/n of workflow x target pairs")
+    parser.add_argument("--max-concurrency", type=int, default=8, help="scheduled runs at the same time")
+    parser.add_argument("--probe.timeout-offset", dest="timeout_offset", type=float, default=0.5,
+                        help="seconds subtracted from Prometheus' scrape timeout for /probe runs")  # fmt: skip
+    parser.add_argument("--history.limit", dest="history_limit", type=int, default=200, help="runs kept for pages")
+    parser.add_argument("--log.level", dest="log_level", default="info",
+                        choices=["debug", "info", "warning", "error"])  # fmt: skip
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("run", help="run one workflow once and print its waterfall (exit 1 on failure)")
+    run.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS)
+    run.add_argument("--workflow", required=True)
+    run.add_argument("--target", help="default: the workflow's only target")
+    run.add_argument("--timeout", type=float, help="seconds; default the workflow's timeout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
+    interactive = args.command == "run" or args.config_check
+    level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
+    logging.config.dictConfig(logging_config(level=level, layer="probe", stream="stderr" if interactive else "stdout"))
+    if args.config_check:
+        return _check(args.config_file)
+    if args.command == "run":
+        return _run_once(args)
+    return _serve(args)
+
+
+def _check(path: str) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(f"{path}: invalid, {len(error.problems)} problem(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"{path}: valid, {len(config.workflows)} workflows on {len(config.targets)} targets")
+    return 0
+
+
+def _run_once(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    workflow = config.workflows.get(args.workflow)
+    if workflow is None:
+        print(f"unknown workflow {args.workflow!r}; configured: {', '.join(sorted(config.workflows))}", file=sys.stderr)
+        return 2
+    target_name = args.target or (workflow.targets[0] if len(workflow.targets) == 1 else None)
+    if target_name not in workflow.targets:
+        print(f"--target must be one of {', '.join(workflow.targets)}", file=sys.stderr)
+        return 2
+    run = run_workflow(workflow, config.targets[target_name], timeout=args.timeout)
+    sys.stdout.write(render_waterfall(run))
+    return 0 if run.success else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        shard = Shard.parse(args.shard)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    host, _, port = args.listen.rpartition(":")
+    registry = CollectorRegistry()
+    try:
+        exporter = Exporter(args.config_file, registry, shard=shard, max_concurrency=args.max_concurrency,
+                            history_limit=args.history_limit)  # fmt: skip
+    except ConfigError as error:
+        print(f"{args.config_file}: invalid:\n{error}", file=sys.stderr)
+        return 1
+    app = ExporterApp(exporter, registry, timeout_offset=args.timeout_offset)
+    server = make_server(host or "127.0.0.1", int(port), app, server_class=_ThreadingServer,
+                         handler_class=_QuietHandler)  # fmt: skip
+
+    def on_sighup(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=exporter.reload, name="reload", daemon=True).start()
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGHUP, on_sighup)
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    exporter.start()
+    logger.info("workflow-exporter %s listening on http://%s", __version__, args.listen,
+                extra={"workflows": len(exporter.config.workflows), "shard": args.shard})  # fmt: skip
+    try:
+        server.serve_forever()
+    finally:
+        exporter.stop()
+        server.server_close()
+    return 0

@@ -1,0 +1,160 @@
+"""The exporter's state: the config, and running workflows with circuit breakers, history and metrics.
+
+Everything the HTTP app and the scheduler need goes through one ``Exporter`` object, built with its
+dependencies (registry, clock) passed in, so tests build fresh ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from synthetic.config import Config, ConfigError, Target, Workflow, load_config
+from synthetic.ids import new_id
+from synthetic.openapi import OpenAPIDocuments
+from synthetic.result import RunResult, StepResult
+from synthetic.runner import run_workflow
+
+from .circuit import CircuitBreaker
+from .history import RunHistory
+from .metrics import WorkflowMetrics
+from .scheduler import Scheduler
+from .sharding import Shard
+
+logger = logging.getLogger("exporter")
+
+
+@dataclass
+class CachedProbe:
+    run: RunResult
+    finished: float  # monotonic
+
+
+class Exporter:
+    def __init__(
+        self,
+        config_path: str | Path,
+        registry: CollectorRegistry,
+        shard: Shard | None = None,
+        max_concurrency: int = 8,
+        history_limit: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config_path = Path(config_path)
+        self.shard = shard or Shard()
+        self.metrics = WorkflowMetrics(registry)
+        self.history = RunHistory(history_limit)
+        self.openapi = OpenAPIDocuments()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._probe_cache: dict[tuple[str, str], CachedProbe] = {}
+        self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
+        self.scheduler = Scheduler(self.run_scheduled, self._skipped, max_concurrency=max_concurrency, clock=clock)
+        self.config: Config = load_config(self.config_path)  # an invalid file at start is fatal (ConfigError)
+        self._apply(self.config)
+        self.metrics.reload_success.set(1)
+        self.metrics.reload_timestamp.set(time.time())
+
+    # --- configuration ----------------------------------------------------------------------------------------
+
+    def owned_pairs(self, config: Config) -> list[tuple[Workflow, Target]]:
+        return [(w, t) for w, t in config.pairs() if self.shard.owns(w.name, t.name)]
+
+    def _apply(self, config: Config) -> None:
+        with self._lock:
+            self.config = config
+            self._breakers = {
+                name: self._breakers.get(name)
+                or CircuitBreaker(target.circuit_breaker.failures, target.circuit_breaker.cooldown, self._clock)
+                for name, target in config.targets.items()
+            }
+            self._probe_cache.clear()
+        self.openapi = OpenAPIDocuments()
+        pairs = self.owned_pairs(config)
+        self.metrics.configure(config, [(w.name, t.name) for w, t in pairs])
+        self.scheduler.set_pairs(pairs)
+
+    def reload(self) -> tuple[bool, str]:
+        """Load the config file again; keep the running config if the new one is invalid."""
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as error:
+            self.metrics.reload_success.set(0)
+            logger.error("config reload failed; keeping the previous config:\n%s", error)
+            return False, str(error)
+        self._apply(config)
+        self.metrics.reload_success.set(1)
+        self.metrics.reload_timestamp.set(time.time())
+        logger.info("config reloaded: %d workflows, %d targets", len(config.workflows), len(config.targets))
+        return True, "config reloaded"
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.stop(wait=False)
+
+    # --- running ----------------------------------------------------------------------------------------------
+
+    def breaker(self, target: str) -> CircuitBreaker:
+        with self._lock:
+            return self._breakers[target]
+
+    def run(self, workflow: Workflow, target: Target, timeout: float | None = None) -> RunResult:
+        """One run through the target's circuit breaker; the result goes to the history."""
+        breaker = self.breaker(target.name)
+        if not breaker.allow():
+            run = _circuit_open_run(workflow, target)
+        else:
+            self.metrics.in_progress.inc()
+            try:
+                run = run_workflow(workflow, target, timeout=timeout, openapi=self.openapi)
+            finally:
+                self.metrics.in_progress.dec()
+            breaker.record(run.reason if not run.success else None)
+        self.metrics.circuit_open.labels(target.name).set(1 if breaker.is_open else 0)
+        self.history.add(run)
+        return run
+
+    def run_scheduled(self, workflow: Workflow, target: Target) -> RunResult:
+        run = self.run(workflow, target)
+        self.metrics.record(run)
+        return run
+
+    def _skipped(self, workflow: Workflow, target: Target) -> None:
+        self.metrics.skipped.labels(workflow.name, target.name, "overlap").inc()
+        logger.warning("skipped a run of %s on %s: the previous run is still going", workflow.name, target.name)
+
+    def probe(self, workflow: Workflow, target: Target, timeout: float) -> RunResult:
+        """A /probe run, or the cached result when one younger than the workflow's min_interval exists."""
+        key = (workflow.name, target.name)
+        with self._lock:
+            lock = self._probe_locks.setdefault(key, threading.Lock())
+        with lock:  # two concurrent scrapes of a write workflow must not both run it
+            cached = self._probe_cache.get(key)
+            if cached and workflow.min_interval and self._clock() - cached.finished < workflow.min_interval:
+                self.metrics.probe_requests.labels("cached").inc()
+                return RunResult(**{**cached.run.__dict__, "cached": True})
+            run = self.run(workflow, target, timeout=timeout)
+            self._probe_cache[key] = CachedProbe(run, self._clock())
+            self.metrics.probe_requests.labels("ran").inc()
+            return run
+
+
+def _circuit_open_run(workflow: Workflow, target: Target) -> RunResult:
+    run = RunResult(workflow=workflow.name, target=target.name, correlation_id=new_id(), started_at=time.time())
+    for index, step in enumerate(workflow.steps):
+        if index == 0:
+            run.steps.append(StepResult(step.name, step.kind, status="failed", reason="circuit_open",
+                                        message=f"circuit breaker of target {target.name!r} is open"))  # fmt: skip
+        else:
+            run.steps.append(StepResult(step.name, step.kind, status="skipped", reason="skipped",
+                                        message="an earlier step failed"))  # fmt: skip
+    return run

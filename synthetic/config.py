@@ -1,0 +1,467 @@
+"""The workflow configuration: targets and workflows in YAML, validated strictly at load.
+
+Every problem in a file is reported at once, each naming the file, the workflow or target, the step and the
+field. Unknown keys are errors. Secrets come from ``${env:NAME}`` (``${env:NAME:-default}``) or ``*_file``
+fields and are read at load, never written back out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .durations import parse_duration
+from .errors import ConfigError, Problems
+from .templating import references
+
+__all__ = ["Config", "ConfigError", "Step", "TLSConfig", "Target", "Workflow", "load_config", "parse_config"]
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,62}")
+_ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+DEFAULT_INTERVAL = 60.0
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+DEFAULT_IMPLICIT_STATUSES = frozenset({401, 403, 429})
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True)
+class CircuitBreakerConfig:
+    failures: int = 5
+    cooldown: float = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    openapi: str | None = None
+    database: str | None = field(default=None, repr=False)
+    synthetic_secret: str | None = field(default=None, repr=False)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
+    implicit_statuses: frozenset[int] = DEFAULT_IMPLICIT_STATUSES
+
+    def variables(self) -> dict[str, Any]:
+        """The built-in variables this target gives a run."""
+        values: dict[str, Any] = {"target.name": self.name, "target.base_url": self.base_url}
+        for credential, fields in self.credentials.items():
+            for key, value in fields.items():
+                values[f"credentials.{credential}.{key}"] = value
+        return values
+
+    def secrets(self) -> list[str]:
+        """Values that must never be shown on pages, in debug output or logs."""
+        found = [value for fields in self.credentials.values() for key, value in fields.items() if key != "username"]
+        found += [s for s in (self.synthetic_secret, self.database) if s]
+        return [s for s in found if len(s) >= 4]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    kind: str
+    spec: Any  # the kind's own parsed spec (see synthetic.steps)
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    extract: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    always_run: bool = False
+    retries: int = 0
+    max_duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    targets: tuple[str, ...]
+    steps: tuple[Step, ...]
+    interval: float = DEFAULT_INTERVAL
+    timeout: float = DEFAULT_TIMEOUT
+    min_interval: float = 0.0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    targets: Mapping[str, Target]
+    workflows: Mapping[str, Workflow]
+
+    def pairs(self) -> list[tuple[Workflow, Target]]:
+        """Every (workflow, target) pair to run, in a stable order."""
+        return [(w, self.targets[t]) for w in self.workflows.values() for t in w.targets]
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; ConfigError lists every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
+    return parse_config(text, str(path), base_dir=path.parent)
+
+
+def parse_config(text: str, path: str = "<config>", base_dir: Path | None = None) -> Config:
+    problems = Problems(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        problems.add(where, f"invalid YAML: {problem}")
+        problems.raise_if_any()
+    if not isinstance(raw, dict):
+        problems.add("", "expected a mapping with 'targets' and 'workflows'")
+        problems.raise_if_any()
+    _unknown_keys(raw, {"targets", "workflows"}, "", problems)
+    reader = _Reader(problems, base_dir or Path("."))
+    targets = reader.targets(raw.get("targets"))
+    workflows = reader.workflows(raw.get("workflows"), targets)
+    problems.raise_if_any()
+    return Config(path=path, targets=targets, workflows=workflows)
+
+
+def _unknown_keys(raw: Mapping[str, Any], allowed: set[str], where: str, problems: Problems) -> None:
+    for key in raw:
+        if key not in allowed:
+            problems.add(where, f"unknown field {key!r} (known: {', '.join(sorted(allowed))})")
+
+
+class _Reader:
+    def __init__(self, problems: Problems, base_dir: Path) -> None:
+        self.problems = problems
+        self.base_dir = base_dir
+
+    # --- small typed readers ------------------------------------------------------------------------------
+
+    def env(self, value: Any, where: str) -> Any:
+        """Expand ``${env:NAME}`` in strings (recursively)."""
+        if isinstance(value, str):
+
+            def substitute(match: re.Match[str]) -> str:
+                name, default = match.group(1), match.group(2)
+                if name in os.environ:
+                    return os.environ[name]
+                if default is not None:
+                    return default
+                self.problems.add(where, f"environment variable {name} is not set")
+                return ""
+
+            return _ENV.sub(substitute, value)
+        if isinstance(value, Mapping):
+            return {k: self.env(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.env(v, where) for v in value]
+        return value
+
+    def secret(self, raw: Mapping[str, Any], key: str, where: str) -> str | None:
+        """``key`` or ``key_file`` (a file whose content, stripped, is the value); not both."""
+        inline, file_key = raw.get(key), f"{key}_file"
+        from_file = raw.get(file_key)
+        if inline is not None and from_file is not None:
+            self.problems.add(where, f"set {key} or {file_key}, not both")
+            return None
+        if from_file is not None:
+            if not isinstance(from_file, str):
+                self.problems.add(where, f"{file_key} must be a path")
+                return None
+            file_path = Path(self.env(from_file, where))
+            if not file_path.is_absolute():
+                file_path = self.base_dir / file_path
+            try:
+                return file_path.read_text(encoding="utf-8").strip()
+            except OSError as error:
+                self.problems.add(where, f"{file_key} {str(file_path)!r}: {error.strerror or error}")
+                return None
+        if inline is None:
+            return None
+        if not isinstance(inline, (str, int)):
+            self.problems.add(where, f"{key} must be a string")
+            return None
+        return str(self.env(str(inline), f"{where}.{key}"))
+
+    def duration(self, raw: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+        if key not in raw:
+            return default
+        try:
+            return parse_duration(raw[key])
+        except ValueError as error:
+            self.problems.add(where, f"{key}: {error}")
+            return default
+
+    def positive_int(self, raw: Mapping[str, Any], key: str, where: str, default: int, minimum: int = 1) -> int:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problems.add(where, f"{key} must be a whole number >= {minimum}, got {value!r}")
+            return default
+        return value
+
+    def string_map(self, raw: Any, where: str) -> dict[str, str]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.problems.add(where, "expected a mapping of names to strings")
+            return {}
+        result = {}
+        for key, value in raw.items():
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                self.problems.add(where, f"{key}: expected a string, got {value!r}")
+                continue
+            result[str(key)] = str(value)
+        return result
+
+    # --- targets ------------------------------------------------------------------------------------------
+
+    def targets(self, raw: Any) -> dict[str, Target]:
+        if not isinstance(raw, Mapping) or not raw:
+            self.problems.add("targets", "expected a mapping of target names to targets, with at least one")
+            return {}
+        return {name: target for name, spec in raw.items() if (target := self.target(str(name), spec)) is not None}
+
+    def target(self, name: str, raw: Any) -> Target | None:
+        where = f"target {name!r}"
+        if not NAME.fullmatch(name):
+            self.problems.add(where, "names are lower-case letters, digits, '-' and '_' (they become label values)")
+        if not isinstance(raw, Mapping):
+            self.problems.add(where, "expected a mapping")
+            return None
+        allowed = {
+            "base_url", "headers", "tls", "credentials", "openapi", "database", "synthetic_secret",
+            "synthetic_secret_file", "max_response_bytes", "circuit_breaker", "implicit_statuses",
+        }  # fmt: skip
+        _unknown_keys(raw, allowed, where, self.problems)
+        base_url = self.env(raw.get("base_url"), f"{where}.base_url")
+        if (
+            not isinstance(base_url, str)
+            or urlsplit(base_url).scheme not in ("http", "https")
+            or not urlsplit(base_url).netloc
+        ):
+            self.problems.add(where, f"base_url must be an http:// or https:// URL, got {base_url!r}")
+            base_url = "http://invalid"
+        tls_raw = raw.get("tls") or {}
+        tls = TLSConfig()
+        if not isinstance(tls_raw, Mapping):
+            self.problems.add(f"{where}.tls", "expected a mapping")
+        else:
+            _unknown_keys(tls_raw, {"ca_file", "cert_file", "key_file", "insecure_skip_verify"}, f"{where}.tls",
+                          self.problems)  # fmt: skip
+            tls = TLSConfig(
+                ca_file=self._path(tls_raw.get("ca_file"), f"{where}.tls.ca_file"),
+                cert_file=self._path(tls_raw.get("cert_file"), f"{where}.tls.cert_file"),
+                key_file=self._path(tls_raw.get("key_file"), f"{where}.tls.key_file"),
+                insecure_skip_verify=bool(tls_raw.get("insecure_skip_verify", False)),
+            )
+        credentials: dict[str, dict[str, str]] = {}
+        creds_raw = raw.get("credentials") or {}
+        if not isinstance(creds_raw, Mapping):
+            self.problems.add(f"{where}.credentials", "expected a mapping of credential names")
+        else:
+            for cred_name, cred in creds_raw.items():
+                cwhere = f"{where}.credentials.{cred_name}"
+                if not isinstance(cred, Mapping):
+                    self.problems.add(cwhere, "expected a mapping")
+                    continue
+                fields = {"username", "password", "token"}
+                _unknown_keys(cred, fields | {f"{f}_file" for f in fields}, cwhere, self.problems)
+                values = {f: v for f in fields if (v := self.secret(cred, f, cwhere)) is not None}
+                credentials[str(cred_name)] = values
+        database = None
+        db_raw = raw.get("database")
+        if db_raw is not None:
+            if not isinstance(db_raw, Mapping):
+                self.problems.add(f"{where}.database", "expected a mapping with dsn or dsn_file")
+            else:
+                _unknown_keys(db_raw, {"dsn", "dsn_file"}, f"{where}.database", self.problems)
+                database = self.secret(db_raw, "dsn", f"{where}.database")
+                if database and urlsplit(database).scheme not in ("mysql", "mariadb", "sqlite"):
+                    self.problems.add(f"{where}.database", "dsn must start with mysql://, mariadb:// or sqlite:///")
+        breaker_raw = raw.get("circuit_breaker") or {}
+        breaker = CircuitBreakerConfig()
+        if isinstance(breaker_raw, Mapping):
+            _unknown_keys(breaker_raw, {"failures", "cooldown"}, f"{where}.circuit_breaker", self.problems)
+            breaker = CircuitBreakerConfig(
+                failures=self.positive_int(breaker_raw, "failures", f"{where}.circuit_breaker", 5),
+                cooldown=self.duration(breaker_raw, "cooldown", f"{where}.circuit_breaker", 60.0) or 60.0,
+            )
+        statuses = raw.get("implicit_statuses", sorted(DEFAULT_IMPLICIT_STATUSES))
+        if not isinstance(statuses, list) or not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
+            self.problems.add(where, f"implicit_statuses must be a list of HTTP status codes, got {statuses!r}")
+            statuses = sorted(DEFAULT_IMPLICIT_STATUSES)
+        openapi = raw.get("openapi")
+        if openapi is not None and not isinstance(openapi, str):
+            self.problems.add(where, "openapi must be a path on the target (/api/schema/), a URL or a file")
+            openapi = None
+        return Target(
+            name=name,
+            base_url=base_url.rstrip("/"),
+            headers=self.string_map(self.env(raw.get("headers"), f"{where}.headers"), f"{where}.headers"),
+            tls=tls,
+            credentials=credentials,
+            openapi=self.env(openapi, f"{where}.openapi") if openapi else None,
+            database=database,
+            synthetic_secret=self.secret(raw, "synthetic_secret", where) or None,
+            max_response_bytes=self.positive_int(raw, "max_response_bytes", where, DEFAULT_MAX_RESPONSE_BYTES),
+            circuit_breaker=breaker,
+            implicit_statuses=frozenset(statuses),
+        )
+
+    def _path(self, value: Any, where: str) -> str | None:
+        if value is None:
+            return None
+        path = Path(self.env(str(value), where))
+        if not path.is_absolute():
+            path = self.base_dir / path
+        if not path.exists():
+            self.problems.add(where, f"file {str(path)!r} does not exist")
+        return str(path)
+
+    # --- workflows ----------------------------------------------------------------------------------------
+
+    def workflows(self, raw: Any, targets: Mapping[str, Target]) -> dict[str, Workflow]:
+        if not isinstance(raw, Mapping) or not raw:
+            self.problems.add("workflows", "expected a mapping of workflow names to workflows, with at least one")
+            return {}
+        return {
+            name: workflow
+            for name, spec in raw.items()
+            if (workflow := self.workflow(str(name), spec, targets)) is not None
+        }
+
+    def workflow(self, name: str, raw: Any, targets: Mapping[str, Target]) -> Workflow | None:
+        from .steps import STEP_KINDS
+
+        where = f"workflow {name!r}"
+        if not NAME.fullmatch(name):
+            self.problems.add(where, "names are lower-case letters, digits, '-' and '_' (they become label values)")
+        if not isinstance(raw, Mapping):
+            self.problems.add(where, "expected a mapping")
+            return None
+        _unknown_keys(raw, {"targets", "interval", "timeout", "min_interval", "steps", "description"}, where,
+                      self.problems)  # fmt: skip
+        target_names = raw.get("targets")
+        if not isinstance(target_names, list) or not target_names:
+            self.problems.add(where, "targets must list at least one target name")
+            target_names = []
+        for target_name in target_names:
+            if target_name not in targets:
+                known = ", ".join(sorted(targets)) or "none"
+                self.problems.add(where, f"unknown target {target_name!r} (known: {known})")
+        interval = self.duration(raw, "interval", where, DEFAULT_INTERVAL) or DEFAULT_INTERVAL
+        timeout = self.duration(raw, "timeout", where, DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
+        if timeout > interval:
+            self.problems.add(where, f"timeout ({timeout:g}s) must not be longer than interval ({interval:g}s)")
+        min_interval = self.duration(raw, "min_interval", where, 0.0) or 0.0
+        steps_raw = raw.get("steps")
+        if not isinstance(steps_raw, list) or not steps_raw:
+            self.problems.add(where, "steps must be a list with at least one step")
+            return None
+        own_targets = [targets[t] for t in target_names if t in targets]
+        defined = _builtin_variables(own_targets)
+        steps: list[Step] = []
+        seen: set[str] = set()
+        for index, step_raw in enumerate(steps_raw):
+            step = self.step(index, step_raw, where, own_targets, STEP_KINDS)
+            if step is None:
+                continue
+            swhere = f"{where}, step {step.name!r}"
+            if step.name in seen:
+                self.problems.add(swhere, "duplicate step name")
+            seen.add(step.name)
+            for variable in sorted(set(references(step_raw))):
+                if variable not in defined:
+                    self.problems.add(swhere, f"undefined variable ${{{variable}}}")
+            defined |= set(step.extract)
+            steps.append(step)
+        return Workflow(
+            name=name,
+            targets=tuple(str(t) for t in target_names),
+            steps=tuple(steps),
+            interval=interval,
+            timeout=timeout,
+            min_interval=min_interval,
+            description=str(raw.get("description", "")),
+        )
+
+    def step(
+        self, index: int, raw: Any, workflow_where: str, targets: list[Target], kinds: Mapping[str, Any]
+    ) -> Step | None:
+        if not isinstance(raw, Mapping):
+            self.problems.add(f"{workflow_where}, step {index + 1}", "expected a mapping")
+            return None
+        name = raw.get("name")
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            self.problems.add(
+                f"{workflow_where}, step {index + 1}",
+                "name is required: lower-case letters, digits, '-' and '_' (it becomes a label value)",
+            )
+            name = f"step-{index + 1}"
+        where = f"{workflow_where}, step {name!r}"
+        common = {"name", "expect", "extract", "always_run", "retries", "description"}
+        kind_keys = [key for key in raw if key not in common]
+        if len(kind_keys) != 1 or kind_keys[0] not in kinds:
+            unknown = [k for k in kind_keys if k not in kinds]
+            if unknown:
+                self.problems.add(where, f"unknown step kind {unknown[0]!r} (known: {', '.join(sorted(kinds))})")
+            else:
+                self.problems.add(where, f"needs exactly one step kind ({', '.join(sorted(kinds))}), got {kind_keys}")
+            return None
+        kind_name = kind_keys[0]
+        kind = kinds[kind_name]
+        spec = kind.parse(raw[kind_name], where, self.problems, targets)
+        expect_raw = raw.get("expect") or {}
+        extract_raw = raw.get("extract") or {}
+        if not isinstance(expect_raw, Mapping):
+            self.problems.add(where, "expect must be a mapping")
+            expect_raw = {}
+        if not isinstance(extract_raw, Mapping):
+            self.problems.add(where, "extract must be a mapping of variable names")
+            extract_raw = {}
+        expect = kind.parse_expect(expect_raw, where, self.problems)
+        extract = kind.parse_extract(extract_raw, where, self.problems)
+        for variable in extract:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+                self.problems.add(where, f"variable name {variable!r} must be letters, digits and '_'")
+        retries = self.positive_int(raw, "retries", where, 0, minimum=0)
+        if retries and not kind.idempotent(spec):
+            self.problems.add(where, "retries are only allowed for idempotent steps (GET, HEAD, OPTIONS, PUT, DELETE)")
+        max_duration = self.duration(expect_raw, "max_duration", where, None)
+        return Step(
+            name=name,
+            kind=kind_name,
+            spec=spec,
+            expect=expect,
+            extract=extract,
+            always_run=bool(raw.get("always_run", False)),
+            retries=retries,
+            max_duration=max_duration,
+        )
+
+
+def _builtin_variables(targets: list[Target]) -> set[str]:
+    """Variables every run has: run.*, target.*, and the credentials all of the workflow's targets define."""
+    names = {"run.correlation_id", "target.name", "target.base_url"}
+    if targets:
+        common = set(targets[0].variables())
+        for target in targets[1:]:
+            common &= set(target.variables())
+        names |= common
+    return names

@@ -1,0 +1,31 @@
+"""Config errors: every problem in a file at once, each naming the file and where in it.
+
+* ConfigError(ValueError)     the file cannot be used; ``.problems`` lists every reason
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class Problems:
+    """Collects problems while a file is read; ``where`` is the file plus a readable location."""
+
+    path: str
+    found: list[str] = field(default_factory=list)
+
+    def add(self, where: str, message: str) -> None:
+        location = f"{self.path}: {where}" if where else self.path
+        self.found.append(f"{location}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ConfigError(self.found)

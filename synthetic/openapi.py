@@ -1,0 +1,90 @@
+"""Validate responses against the target's OpenAPI document (openapi-core), loaded once and cached."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+
+from .config import Target
+
+DOCUMENT_TTL_SECONDS = 300.0
+
+
+class OpenAPIDocuments:
+    """The parsed document of each target, refetched after ``ttl`` seconds; a failed fetch is retried next use."""
+
+    def __init__(self, ttl: float = DOCUMENT_TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, OpenAPI]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, target: Target) -> OpenAPI:
+        if not target.openapi:
+            raise LookupError(f"target {target.name!r} has no openapi document configured")
+        with self._lock:
+            cached = self._cache.get(target.name)
+            if cached and self._clock() - cached[0] < self._ttl:
+                return cached[1]
+        document = OpenAPI.from_dict(_load(target))
+        with self._lock:
+            self._cache[target.name] = (self._clock(), document)
+        return document
+
+    def check(self, target: Target, response: requests.Response, session: requests.Session) -> tuple[bool, str]:
+        """``(ok, message)`` for one response; statuses in ``implicit_statuses`` pass when undocumented."""
+        try:
+            document = self.get(target)
+        except Exception as error:
+            return False, f"cannot load the OpenAPI document {target.openapi!r}: {error}"
+        result = document.unmarshal_response(
+            RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+        )
+        errors = list(result.errors)
+        if not errors:
+            return True, "response matches its OpenAPI operation"
+        if response.status_code in target.implicit_statuses and all(isinstance(e, ResponseNotFound) for e in errors):
+            return True, f"status {response.status_code} is not documented but implicitly allowed"
+        return False, "; ".join(_describe(error) for error in errors[:3])
+
+
+def _describe(error: Exception) -> str:
+    causes = getattr(error, "schema_errors", None) or getattr(getattr(error, "__cause__", None), "schema_errors", None)
+    if causes:
+        details = ", ".join(
+            f"{'/'.join(str(p) for p in cause.absolute_path) or '(root)'}: {cause.message}" for cause in causes[:3]
+        )
+        return f"response body does not match the schema: {details}"
+    return str(error)[:300]
+
+
+def _load(target: Target) -> dict[str, Any]:
+    location = target.openapi or ""
+    if location.startswith("/"):
+        location = target.base_url + location
+    if location.startswith(("http://", "https://")):
+        response = requests.get(
+            location,
+            headers={"Accept": "application/vnd.oai.openapi+json, application/json, application/yaml"},
+            timeout=10,
+            verify=target.tls.ca_file or not target.tls.insecure_skip_verify,
+        )
+        response.raise_for_status()
+        text = response.text
+    else:
+        text = Path(location).read_text(encoding="utf-8")
+    try:
+        document: dict[str, Any] = json.loads(text)
+    except ValueError:
+        document = yaml.safe_load(text)
+    return document

@@ -1,0 +1,96 @@
+"""Run one workflow against one target: a fresh correlation ID, a cookie jar, one deadline, steps in order.
+
+A failed step is a result, not an exception: later steps are ``skipped``, except those marked ``always_run``
+(teardown), which still run. Nothing raised by a step escapes; a bug in one is reported as ``internal``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import requests
+
+from .config import Target, Workflow
+from .ids import new_id
+from .openapi import OpenAPIDocuments
+from .result import RunResult, StepFailure, StepResult
+from .steps import STEP_KINDS, RunContext
+from .templating import UndefinedVariable
+
+logger = logging.getLogger("synthetic.runner")
+
+
+def run_workflow(
+    workflow: Workflow,
+    target: Target,
+    *,
+    timeout: float | None = None,
+    correlation_id: str | None = None,
+    session: requests.Session | None = None,
+    openapi: OpenAPIDocuments | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+) -> RunResult:
+    """Run every step; ``timeout`` (default the workflow's) bounds the whole run."""
+    cid = correlation_id or new_id()
+    own_session = session is None
+    http = session or requests.Session()
+    started = clock()
+    context = RunContext(
+        workflow=workflow,
+        target=target,
+        correlation_id=cid,
+        session=http,
+        deadline=started + (workflow.timeout if timeout is None else timeout),
+        openapi=openapi or OpenAPIDocuments(),
+        variables={"run.correlation_id": cid, **target.variables()},
+        clock=clock,
+    )
+    run = RunResult(workflow=workflow.name, target=target.name, correlation_id=cid, started_at=wall_clock())
+    failed = False
+    try:
+        for step in workflow.steps:
+            result = StepResult(name=step.name, kind=step.kind, budget=step.max_duration, offset=clock() - started)
+            run.steps.append(result)
+            if failed and not step.always_run:
+                result.status, result.reason, result.message = "skipped", "skipped", "an earlier step failed"
+                continue
+            try:
+                if context.remaining() <= 0:
+                    raise StepFailure("timeout", "the run's deadline passed before this step")
+                STEP_KINDS[step.kind].run(step, step.spec, context, result)
+            except StepFailure as failure:
+                result.status, result.reason, result.message = "failed", failure.reason, failure.message
+            except UndefinedVariable as missing:
+                # Only a teardown can get here: the step that extracts the variable did not run.
+                result.status, result.reason, result.message = "skipped", "skipped", str(missing)
+                continue
+            except Exception as error:  # a bug in a step kind: report it, keep the exporter alive
+                logger.exception("step %s of %s crashed", step.name, workflow.name)
+                result.status, result.reason = "failed", "internal"
+                result.message = f"{type(error).__name__}: {error}"
+            if result.status == "failed":
+                failed = True
+                context.log.append(f"{step.name}: failed ({result.reason}): {result.message}")
+    finally:
+        run.duration = clock() - started
+        if own_session:
+            http.close()
+    run_log = logger.info if run.success else logger.warning
+    run_log(
+        "%s on %s: %s",
+        workflow.name,
+        target.name,
+        "success" if run.success else f"failed at step {run.failed_step.name if run.failed_step else '?'}",
+        extra={
+            "correlation_id": cid,
+            "layer": "probe",
+            "workflow": workflow.name,
+            "target": target.name,
+            "duration_ms": round(run.duration * 1000, 1),
+            "reason": run.reason,
+        },
+    )
+    return run
