@@ -23,10 +23,11 @@ Every key, its default and its meaning (also in the README)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 SETTINGS_NAME = "WORKFLOW_EXPORTER"
 
@@ -58,74 +59,114 @@ def _get(key: str) -> Any:
     return _user_settings().get(key, DEFAULTS[key])
 
 
-class AppSettings:
-    """Typed, lazy view of ``settings.WORKFLOW_EXPORTER``; nothing is cached."""
+_T = TypeVar("_T")
 
-    @property
+
+def _memoized(read: Callable[[AppSettings], _T]) -> property:
+    """A property read from settings on first use, then remembered until the settings change."""
+    name = read.__name__
+
+    def getter(self: AppSettings) -> _T:
+        try:
+            return self._memo[name]
+        except KeyError:
+            value = self._memo[name] = read(self)
+            return value
+
+    return property(getter, doc=read.__doc__)
+
+
+class AppSettings:
+    """Typed, lazy view of ``settings.WORKFLOW_EXPORTER``.
+
+    Nothing is read at import. Values are read on first use and remembered (they are on every request's
+    path); Django's ``setting_changed`` signal, which ``override_settings`` sends, forgets them.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, Any] = {}
+
+    def reload(self) -> None:
+        self._memo = {}
+
+    @_memoized
     def slow_query_seconds(self) -> float:
         return float(_get("SLOW_QUERY_SECONDS"))
 
-    @property
+    @_memoized
     def repeated_query_threshold(self) -> int:
         return int(_get("REPEATED_QUERY_THRESHOLD"))
 
-    @property
+    @_memoized
     def sql_comments(self) -> bool:
         return bool(_get("SQL_COMMENTS"))
 
-    @property
+    @_memoized
     def server_timing(self) -> bool:
         return bool(_get("SERVER_TIMING"))
 
-    @property
+    @_memoized
     def timing_allow_origin(self) -> str | None:
         value = _get("TIMING_ALLOW_ORIGIN")
         if isinstance(value, (list, tuple)):
             return " ".join(value)
         return value
 
-    @property
+    @_memoized
     def synthetic_header(self) -> str:
         return str(_get("SYNTHETIC_HEADER"))
 
-    @property
+    @_memoized
+    def synthetic_header_meta_key(self) -> str:
+        """Where WSGI/ASGI put the marker header in ``request.META``."""
+        return "HTTP_" + self.synthetic_header.upper().replace("-", "_")
+
+    @_memoized
     def synthetic_secret(self) -> str | None:
         return _get("SYNTHETIC_SECRET")
 
-    @property
+    @_memoized
     def metrics_bearer_token(self) -> str | None:
         return _get("METRICS_BEARER_TOKEN")
 
-    @property
+    @_memoized
     def metrics_allowed_networks(self) -> Sequence[str]:
         return list(_get("METRICS_ALLOWED_NETWORKS"))
 
-    @property
+    @_memoized
     def readiness_db_timeout_seconds(self) -> float:
         return float(_get("READINESS_DB_TIMEOUT_SECONDS"))
 
-    @property
+    @_memoized
     def client_logs_max_bytes(self) -> int:
         return int(_get("CLIENT_LOGS_MAX_BYTES"))
 
-    @property
+    @_memoized
     def client_logs_max_events(self) -> int:
         return int(_get("CLIENT_LOGS_MAX_EVENTS"))
 
-    @property
+    @_memoized
     def client_logs_rate_per_minute(self) -> int:
         return int(_get("CLIENT_LOGS_RATE_PER_MINUTE"))
 
-    @property
+    @_memoized
     def excluded_routes(self) -> frozenset[str]:
         return frozenset(_get("EXCLUDED_ROUTES"))
 
-    @property
+    @_memoized
     def latency_buckets(self) -> tuple[float, ...]:
         return tuple(float(b) for b in _get("LATENCY_BUCKETS"))
 
 
 app_settings = AppSettings()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTINGS_NAME:
+        app_settings.reload()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="django_integration_settings")
 
 
 def settings_problems() -> list[str]:

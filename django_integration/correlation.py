@@ -46,15 +46,21 @@ def trace_id_from_traceparent(value: str) -> str | None:
 
 def choose_correlation_id(headers: Mapping[str, str]) -> tuple[str, str]:
     """``(correlation_id, source)`` where source is the header it came from, or ``generated``."""
-    traceparent = headers.get(TRACEPARENT_HEADER)
+    return choose_from(
+        headers.get(TRACEPARENT_HEADER), headers.get(REQUEST_ID_HEADER), headers.get(CORRELATION_ID_HEADER)
+    )
+
+
+def choose_from(traceparent: str | None, request_id: str | None, correlation_id: str | None) -> tuple[str, str]:
+    """The same choice from the three header values (a WSGI/ASGI caller reads them from META directly)."""
     if traceparent:
         trace_id = trace_id_from_traceparent(traceparent)
         if trace_id:
             return trace_id, TRACEPARENT_HEADER
-    for header in (REQUEST_ID_HEADER, CORRELATION_ID_HEADER):
-        value = headers.get(header)
-        if value and is_valid_id(value):
-            return value, header
+    if request_id and is_valid_id(request_id):
+        return request_id, REQUEST_ID_HEADER
+    if correlation_id and is_valid_id(correlation_id):
+        return correlation_id, CORRELATION_ID_HEADER
     return new_id(), "generated"
 
 
@@ -81,8 +87,9 @@ class RequestState:
     started: float = field(default_factory=time.perf_counter)
     db_queries: int = 0
     db_seconds: float = 0.0
-    statements: Counter[tuple[str, str]] = field(default_factory=Counter)  # (alias, normalized) -> count
+    statements: Counter[tuple[str, str]] = field(default_factory=Counter)  # (alias, SQL text) -> count
     exception: BaseException | None = None
+    sql_comment: tuple[str, str, str] | None = None  # (route, comment, comment with % doubled)
 
 
 _current: contextvars.ContextVar[RequestState | None] = contextvars.ContextVar(

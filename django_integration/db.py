@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ._failopen import guard
+from ._failopen import report
 from .conf import app_settings
 from .correlation import RequestState, current_request, traceparent_for
 from .metrics import Metrics, exemplar, get_metrics
@@ -32,6 +34,7 @@ _VALUE_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
 _LEADING_COMMENT = re.compile(r"^\s*/\*.*?\*/\s*", re.S)
 
 
+@lru_cache(maxsize=4096)
 def normalize_sql(sql: str) -> str:
     """The statement's shape without values: literals and placeholders become ``?``, lists ``(...)``."""
     text = _LEADING_COMMENT.sub("", sql)
@@ -54,13 +57,18 @@ def sql_comment(state: RequestState) -> str:
 
 
 def add_comment(sql: str, state: RequestState, has_params: bool) -> str:
-    """Prepend the comment unless the statement already starts with one (optimizer hints included)."""
+    """Prepend the comment unless the statement already starts with one (optimizer hints included).
+
+    The comment is built once per request and route: every statement of a request carries the same one.
+    """
     if sql.lstrip().startswith("/*"):
         return sql
-    comment = sql_comment(state)
-    if has_params:
-        comment = comment.replace("%", "%%")  # the driver %-formats the whole statement
-    return f"{comment} {sql}"
+    cached = state.sql_comment
+    if cached is None or cached[0] != state.route:
+        comment = sql_comment(state)
+        # With parameters the driver %-formats the whole statement, so % in the comment is doubled.
+        cached = state.sql_comment = (state.route, comment, comment.replace("%", "%%"))
+    return f"{cached[2] if has_params else cached[1]} {sql}"
 
 
 class QueryRecorder:
@@ -79,23 +87,28 @@ class QueryRecorder:
         if state is None:
             return execute(sql, params, many, context)
         sent = sql
-        with guard("sql_comment"):
+        try:
             if app_settings.sql_comments and isinstance(sql, str):
                 sent = add_comment(sql, state, params is not None)
+        except Exception as error:
+            report("sql_comment", error)
         started = time.perf_counter()
         try:
             return execute(sent, params, many, context)
         finally:
             elapsed = time.perf_counter() - started
-            with guard("sql_accounting"):
+            try:
                 self.record(state, sql, elapsed)
+            except Exception as error:
+                report("sql_accounting", error)
 
     def record(self, state: RequestState, sql: str, seconds: float) -> None:
         state.db_queries += 1
         state.db_seconds += seconds
-        statement = normalize_sql(sql)
-        state.statements[(self.alias, statement)] += 1
+        # Raw text here (cheap); statements are normalized once per distinct text at the end of the request.
+        state.statements[(self.alias, sql)] += 1
         if seconds >= app_settings.slow_query_seconds:
+            statement = normalize_sql(sql)
             self.metrics.slow_queries.labels(state.route, self.alias).inc(exemplar=exemplar(state.correlation_id))
             logger.warning(
                 "slow query: %.0f ms on %s",
@@ -108,7 +121,12 @@ class QueryRecorder:
 def report_repeated_queries(state: RequestState, metrics: Metrics) -> None:
     """At the end of a request: one counter increment and one log line per statement run N+ times."""
     threshold = app_settings.repeated_query_threshold
-    for (alias, statement), count in state.statements.items():
+    if state.db_queries < threshold:
+        return
+    grouped: Counter[tuple[str, str]] = Counter()
+    for (alias, sql), count in state.statements.items():
+        grouped[(alias, normalize_sql(sql))] += count
+    for (alias, statement), count in grouped.items():
         if count >= threshold:
             metrics.repeated_queries.labels(state.route, alias).inc(exemplar=exemplar(state.correlation_id))
             logger.warning(

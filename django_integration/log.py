@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
@@ -33,13 +33,28 @@ _BEARER = re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*", re.I)
 
 
 def redact_text(text: str) -> str:
+    if "=" not in text and ":" not in text and " " not in text:
+        return text  # nothing that can hold an inline credential; the common case for short values
     text = _SECRET_IN_TEXT.sub(lambda m: f"{m.group('key')}{REDACTED}", text)
     return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
+_secret_keys: dict[str, bool] = {}
+
+
+def is_secret_key(key: str) -> bool:
+    try:
+        return _secret_keys[key]
+    except KeyError:
+        secret = bool(_SECRET_KEY.search(key)) and key not in _NOT_SECRET_KEYS
+        if len(_secret_keys) < 10_000:  # keys come from code, but stay bounded anyway
+            _secret_keys[key] = secret
+        return secret
+
+
 def redact(value: Any, key: str = "") -> Any:
     """A copy of ``value`` with secret-looking keys' values and inline credentials replaced."""
-    if key and _SECRET_KEY.search(key) and key not in _NOT_SECRET_KEYS:
+    if key and is_secret_key(key):
         return REDACTED if value not in (None, "", False) else value
     if isinstance(value, Mapping):
         return {k: redact(v, str(k)) for k, v in value.items()}
@@ -52,6 +67,11 @@ def redact(value: Any, key: str = "") -> Any:
 
 # Our own fields whose names merely contain a secret-looking word.
 _NOT_SECRET_KEYS = frozenset({"correlation_id", "db_queries", "db_ms", "duration_ms", "logger", "layer"})
+# Fields whose values we set ourselves from bounded sources: nothing to redact in them.
+_PLAIN_FIELDS = frozenset(
+    {"timestamp", "level", "logger", "correlation_id", "layer", "route", "method", "status", "duration_ms",
+     "db_queries", "db_ms", "error_class", "synthetic", "count", "db_alias", "workflow", "target", "reason"}
+)  # fmt: skip
 
 
 class CorrelationFilter(logging.Filter):
@@ -88,14 +108,18 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_data, record, message_dict)
-        log_data["timestamp"] = (
-            datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        log_data["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + (
+            f".{int(record.msecs):03d}Z"
         )
-        for key in list(log_data):
-            if key == "message":
-                log_data[key] = redact_text(str(log_data[key]))
+        for key, value in log_data.items():
+            if key in _PLAIN_FIELDS or value is None or isinstance(value, (bool, int, float)):
+                continue
+            if is_secret_key(key):
+                log_data[key] = REDACTED if value not in ("", False) else value
+            elif isinstance(value, str):
+                log_data[key] = redact_text(value)
             else:
-                log_data[key] = redact(log_data[key], key)
+                log_data[key] = redact(value)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         # timestamp first, then the fixed fields, then the rest: easier to read with the eyes.

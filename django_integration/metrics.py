@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
@@ -78,12 +79,29 @@ class Metrics:
             ["route", "method", "status_class"],
             registry=registry,
         )
+        # labels() validates and locks on every call; the children of a label set never change, so keep them.
+        self._request_children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self.internal_errors = Counter(
             "django_integration_internal_errors",
             "Failures inside the integration itself; the request they happened in was served unchanged.",
             ["component"],
             registry=registry,
         )
+
+
+    def request_children(self, route: str, method: str, status_class: str) -> tuple[Any, Any, Any]:
+        """The duration, query-count and DB-time series of one label set (created on first use)."""
+        key = (route, method, status_class)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.request_duration.labels(route, method, status_class),
+                self.request_db_queries.labels(route, method),
+                self.request_db_duration.labels(route, method),
+            )
+            if len(self._request_children) < 10_000:  # label values are bounded; the cache is too
+                self._request_children[key] = children
+        return children
 
 
 _default: Metrics | None = None

@@ -17,7 +17,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from . import correlation
-from ._failopen import guard
+from ._failopen import guard, report
 from .conf import app_settings
 from .correlation import REQUEST_ID_HEADER, RequestState
 from .db import report_repeated_queries
@@ -29,6 +29,7 @@ request_logger = logging.getLogger("django_integration.request")
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
+_STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
@@ -101,42 +102,58 @@ class RequestMonitoringMiddleware:
             state.exception = exception
 
     def _begin(self, request: HttpRequest) -> RequestState:
-        state = RequestState(correlation_id=correlation.new_id())
-        with guard("correlation_id"):
-            state.correlation_id, _ = correlation.choose_correlation_id(request.headers)
+        meta = request.META
+        try:
+            cid, _ = correlation.choose_from(
+                meta.get("HTTP_TRACEPARENT"), meta.get("HTTP_X_REQUEST_ID"), meta.get("HTTP_X_CORRELATION_ID")
+            )
             method = request.method or "OTHER"
-            state.method = method if method in METHODS else "OTHER"
-            state.synthetic = is_synthetic(request.headers, state.correlation_id)
+            state = RequestState(correlation_id=cid, method=method if method in METHODS else "OTHER")
+            marker = meta.get(app_settings.synthetic_header_meta_key)
+            state.synthetic = bool(marker) and is_synthetic(marker, cid)
+        except Exception as error:
+            report("correlation_id", error)
+            state = RequestState(correlation_id=correlation.new_id())
         request.correlation_id = state.correlation_id  # type: ignore[attr-defined]
         return state
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, state: RequestState) -> None:
         duration = time.perf_counter() - state.started
-        with guard("response_headers"):
+        try:
             response[REQUEST_ID_HEADER] = state.correlation_id
             _append_header_value(response, "Access-Control-Expose-Headers", REQUEST_ID_HEADER)
             if app_settings.server_timing:
                 self._server_timing(response, state, duration)
-        if state.route == UNMATCHED_ROUTE:
-            with guard("route"):
+        except Exception as error:
+            report("response_headers", error)
+        try:
+            if state.route == UNMATCHED_ROUTE:
                 state.route = route_of(request)
-        if state.route in app_settings.excluded_routes or (
-            request.resolver_match is not None and request.resolver_match.url_name in app_settings.excluded_routes
-        ):
-            return
-        error_class = None
-        with guard("error_class"):
+            excluded = app_settings.excluded_routes
+            match = request.resolver_match
+            if state.route in excluded or (match is not None and match.url_name in excluded):
+                return
+            status = response.status_code
             error_class = (
                 classify_exception(state.exception)
-                if state.exception is not None and response.status_code >= 500
-                else classify_status(response.status_code)
+                if state.exception is not None and status >= 500
+                else classify_status(status)
             )
-        with guard("metrics"):
-            self._observe(state, response.status_code, duration, error_class)
-        with guard("repeated_queries"):
+        except Exception as error:
+            report("error_class", error)
+            return
+        try:
+            self._observe(state, status, duration, error_class)
+        except Exception as error:
+            report("metrics", error)
+        try:
             report_repeated_queries(state, self.metrics)
-        with guard("request_log"):
-            self._log(state, response.status_code, duration, error_class)
+        except Exception as error:
+            report("repeated_queries", error)
+        try:
+            self._log(state, status, duration, error_class)
+        except Exception as error:
+            report("request_log", error)
 
     def _server_timing(self, response: HttpResponseBase, state: RequestState, duration: float) -> None:
         db_ms = state.db_seconds * 1000
@@ -154,11 +171,12 @@ class RequestMonitoringMiddleware:
 
     def _observe(self, state: RequestState, status: int, duration: float, error_class: str | None) -> None:
         metrics = self.metrics
-        status_class = f"{status // 100}xx"
+        status_class = _STATUS_CLASSES.get(status // 100, "5xx")
         ids = exemplar(state.correlation_id)
-        metrics.request_duration.labels(state.route, state.method, status_class).observe(duration, exemplar=ids)
-        metrics.request_db_queries.labels(state.route, state.method).observe(state.db_queries)
-        metrics.request_db_duration.labels(state.route, state.method).observe(state.db_seconds)
+        duration_child, queries_child, db_child = metrics.request_children(state.route, state.method, status_class)
+        duration_child.observe(duration, exemplar=ids)
+        queries_child.observe(state.db_queries)
+        db_child.observe(state.db_seconds)
         if error_class:
             metrics.request_errors.labels(state.route, error_class).inc(exemplar=ids)
         if state.synthetic:

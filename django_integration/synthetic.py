@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from synthetic.marker import verify_marker
 
 from .conf import app_settings
 
 
-def is_synthetic(headers: Mapping[str, str], correlation_id: str) -> bool:
-    """True when the marker is present and, if a secret is configured, its signature is valid."""
-    value = headers.get(app_settings.synthetic_header)
+def is_synthetic(value: str | None, correlation_id: str) -> bool:
+    """True when the marker header's value is present and, if a secret is configured, correctly signed."""
     if not value:
         return False
     secret = app_settings.synthetic_secret

@@ -1,4 +1,5 @@
-"""``make demo``: migrate and seed the demo shop, then run it (and Prometheus and Alertmanager when installed).
+"""``make demo``: migrate and seed the demo shop, then run it and the exporter with the shop's workflows
+(and Prometheus and Alertmanager when installed).
 
 Everything binds 127.0.0.1. Ports come from SHOP_PORT, EXPORTER_PORT, PROMETHEUS_PORT and ALERTMANAGER_PORT.
 honcho runs the processes and stops all of them on Ctrl-C.
@@ -29,11 +30,26 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "demo_shop", *args], env=env, cwd=ROOT, check=True)
 
 
-def prometheus_config(shop_port: int, alertmanager_port: int | None) -> dict[str, object]:
+def prometheus_config(shop_port: int, exporter_port: int, alertmanager_port: int | None) -> dict[str, object]:
     config: dict[str, object] = {
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
         "scrape_configs": [
             {"job_name": "demo-shop", "static_configs": [{"targets": [f"127.0.0.1:{shop_port}"]}]},
+            {"job_name": "workflow-exporter", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]},
+            {
+                # blackbox-style: one workflow run per scrape, through /probe
+                "job_name": "workflow-probe",
+                "metrics_path": "/probe",
+                "params": {"workflow": ["product-fetch"]},
+                "scrape_interval": "15s",
+                "scrape_timeout": "10s",
+                "static_configs": [{"targets": ["demo-shop"]}],
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": f"127.0.0.1:{exporter_port}"},
+                ],
+            },
         ],
         "rule_files": [str(path) for path in sorted((ROOT / "rules").glob("*.rules.yml"))],
     }
@@ -55,6 +71,8 @@ def main() -> None:
     env.setdefault("DEMO_PROBE_PASSWORD", "demo-probe-password")
     env.setdefault("DEMO_FAULTS_ENABLED", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("SHOP_URL", f"http://127.0.0.1:{ports['shop']}")
+    env.setdefault("SHOP_DATABASE_URL", env["DATABASE_URL"])
 
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "seed_shop")
@@ -65,8 +83,13 @@ def main() -> None:
             " --workers 1 --threads 8 --graceful-timeout 5 --access-logfile -"
         ),
     }
+    processes["exporter"] = (
+        f"{sys.executable} -m exporter --config.file={ROOT / 'synthetic' / 'workflows' / 'demo_shop.yml'}"
+        f" --web.listen-address=127.0.0.1:{ports['exporter']}"
+    )
     urls = {
         "demo shop": f"http://127.0.0.1:{ports['shop']}/api/products/",
+        "exporter": f"http://127.0.0.1:{ports['exporter']}/",
         "OpenAPI": f"http://127.0.0.1:{ports['shop']}/api/schema/",
         "faults": f"http://127.0.0.1:{ports['shop']}/_demo/faults",
     }
@@ -82,7 +105,7 @@ def main() -> None:
         urls["Alertmanager"] = f"http://127.0.0.1:{ports['alertmanager']}/"
     prometheus = shutil.which("prometheus")
     if prometheus:
-        config = prometheus_config(ports["shop"], ports["alertmanager"] if alertmanager else None)
+        config = prometheus_config(ports["shop"], ports["exporter"], ports["alertmanager"] if alertmanager else None)
         (STATE / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         processes["prometheus"] = (
             f"{prometheus} --config.file={STATE / 'prometheus.yml'} --storage.tsdb.path={STATE / 'prometheus'}"

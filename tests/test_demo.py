@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -37,6 +38,15 @@ def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         )
         assert products["count"] == 32
         assert products["results"][0]["sku"] == "COF-001"
+        exporter = f"http://127.0.0.1:{ports['EXPORTER_PORT']}"
+        succeeded = re.compile(
+            r'^workflow_runs_total\{result="success",target="demo-shop",workflow="checkout"\} [1-9]', re.M
+        )
+        wait_until(
+            lambda: succeeded.search(requests.get(f"{exporter}/metrics", timeout=2).text),
+            60,
+            "the exporter's first successful checkout run",
+        )
         wait_until(lambda: listening(ports["PROMETHEUS_PORT"]), 30, "demo Prometheus listening")
         wait_until(lambda: listening(ports["ALERTMANAGER_PORT"]), 30, "demo Alertmanager listening")
         output = (tmp_path / "demo.log").read_text()

@@ -134,10 +134,10 @@ def test_a_registry_that_raises_does_not_change_the_response() -> None:
 
 
 def test_a_broken_sql_recorder_does_not_break_queries(seeded: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(sql: str) -> str:
-        raise ValueError("normalizer bug")
+    def broken(*args: object) -> None:
+        raise ValueError("accounting bug")
 
-    monkeypatch.setattr("django_integration.db.normalize_sql", broken)
+    monkeypatch.setattr("django_integration.db.QueryRecorder.record", broken)
     before = sample("django_integration_internal_errors_total", component="sql_accounting")
     response = Client().get("/t/count/")
     assert response.status_code == 200 and response.json()["products"] == 32
