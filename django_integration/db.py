@@ -45,15 +45,20 @@ def normalize_sql(sql: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1024)
+def _quoted(value: str) -> str:
+    return quote(value, safe="")
+
+
 def sql_comment(state: RequestState) -> str:
-    """``/*request_id='…',route='…',traceparent='…'*/`` in sqlcommenter's encoding."""
-    tags = {
-        "request_id": state.correlation_id,
-        "route": state.route,
-        "traceparent": traceparent_for(state.correlation_id),
-    }
-    body = ",".join(f"{key}='{quote(value, safe='')}'" for key, value in sorted(tags.items()))
-    return f"/*{body}*/"
+    """``/*request_id='…',route='…',traceparent='…'*/`` in sqlcommenter's encoding (sorted keys, URL-quoted)."""
+    # Correlation IDs are letters, digits and -_.: only, so just ':' can need quoting; a traceparent never does.
+    cid = state.correlation_id
+    request_id = cid.replace(":", "%3A") if ":" in cid else cid
+    return (
+        f"/*request_id='{request_id}',route='{_quoted(state.route)}',"
+        f"traceparent='{traceparent_for(state.correlation_id)}'*/"
+    )
 
 
 def add_comment(sql: str, state: RequestState, has_params: bool) -> str:

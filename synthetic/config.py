@@ -52,7 +52,7 @@ class Target:
     base_url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     tls: TLSConfig = field(default_factory=TLSConfig)
-    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     openapi: str | None = None
     database: str | None = field(default=None, repr=False)
     synthetic_secret: str | None = field(default=None, repr=False)
@@ -127,6 +127,10 @@ def parse_config(text: str, path: str = "<config>", base_dir: Path | None = None
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
+        context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+        if context and context_mark and (not mark or context_mark.line != mark.line):
+            # the mistake is usually where the context starts (an unclosed bracket or quote), not where it is found
+            problem += f" ({context} that starts on line {context_mark.line + 1})"
         problems.add(where, f"invalid YAML: {problem}")
         problems.raise_if_any()
     if not isinstance(raw, dict):
@@ -159,9 +163,10 @@ class _Reader:
 
             def substitute(match: re.Match[str]) -> str:
                 name, default = match.group(1), match.group(2)
-                if name in os.environ:
-                    return os.environ[name]
-                if default is not None:
+                value = os.environ.get(name)
+                if value or (value is not None and default is None):
+                    return value
+                if default is not None:  # as in the shell, ":-" also stands in for a variable set to ""
                     return default
                 self.problems.add(where, f"environment variable {name} is not set")
                 return ""
@@ -199,14 +204,28 @@ class _Reader:
             return None
         return str(self.env(str(inline), f"{where}.{key}"))
 
-    def duration(self, raw: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    def duration(
+        self, raw: Mapping[str, Any], key: str, where: str, default: float | None, positive: bool = False
+    ) -> float | None:
         if key not in raw:
             return default
         try:
-            return parse_duration(raw[key])
+            value = parse_duration(raw[key])
         except ValueError as error:
             self.problems.add(where, f"{key}: {error}")
             return default
+        if positive and value == 0:
+            self.problems.add(where, f"{key}: must be longer than 0")
+            return default
+        return value
+
+    def flag(self, raw: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+        """A YAML boolean; a quoted "false" is a mistake to report, not a true value."""
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.problems.add(where, f"{key} must be true or false, got {value!r}")
+            return default
+        return value
 
     def positive_int(self, raw: Mapping[str, Any], key: str, where: str, default: int, minimum: int = 1) -> int:
         value = raw.get(key, default)
@@ -249,13 +268,15 @@ class _Reader:
             "synthetic_secret_file", "max_response_bytes", "circuit_breaker", "implicit_statuses",
         }  # fmt: skip
         _unknown_keys(raw, allowed, where, self.problems)
+        reported = len(self.problems.found)
         base_url = self.env(raw.get("base_url"), f"{where}.base_url")
         if (
             not isinstance(base_url, str)
             or urlsplit(base_url).scheme not in ("http", "https")
             or not urlsplit(base_url).netloc
         ):
-            self.problems.add(where, f"base_url must be an http:// or https:// URL, got {base_url!r}")
+            if len(self.problems.found) == reported:  # an unset ${env:...} is already reported
+                self.problems.add(where, f"base_url must be an http:// or https:// URL, got {base_url!r}")
             base_url = "http://invalid"
         tls_raw = raw.get("tls") or {}
         tls = TLSConfig()
@@ -268,7 +289,7 @@ class _Reader:
                 ca_file=self._path(tls_raw.get("ca_file"), f"{where}.tls.ca_file"),
                 cert_file=self._path(tls_raw.get("cert_file"), f"{where}.tls.cert_file"),
                 key_file=self._path(tls_raw.get("key_file"), f"{where}.tls.key_file"),
-                insecure_skip_verify=bool(tls_raw.get("insecure_skip_verify", False)),
+                insecure_skip_verify=self.flag(tls_raw, "insecure_skip_verify", f"{where}.tls", False),
             )
         credentials: dict[str, dict[str, str]] = {}
         creds_raw = raw.get("credentials") or {}
@@ -292,15 +313,22 @@ class _Reader:
             else:
                 _unknown_keys(db_raw, {"dsn", "dsn_file"}, f"{where}.database", self.problems)
                 database = self.secret(db_raw, "dsn", f"{where}.database")
-                if database and urlsplit(database).scheme not in ("mysql", "mariadb", "sqlite"):
-                    self.problems.add(f"{where}.database", "dsn must start with mysql://, mariadb:// or sqlite:///")
+                scheme = urlsplit(database).scheme if database else ""
+                if database and scheme not in ("mysql", "mariadb", "sqlite"):
+                    got = f"{scheme}://" if scheme else "no scheme"
+                    self.problems.add(
+                        f"{where}.database", f"dsn must start with mysql://, mariadb:// or sqlite:///, got {got}"
+                    )
         breaker_raw = raw.get("circuit_breaker") or {}
         breaker = CircuitBreakerConfig()
-        if isinstance(breaker_raw, Mapping):
+        if not isinstance(breaker_raw, Mapping):
+            self.problems.add(f"{where}.circuit_breaker", "expected a mapping with failures and cooldown")
+        else:
             _unknown_keys(breaker_raw, {"failures", "cooldown"}, f"{where}.circuit_breaker", self.problems)
             breaker = CircuitBreakerConfig(
                 failures=self.positive_int(breaker_raw, "failures", f"{where}.circuit_breaker", 5),
-                cooldown=self.duration(breaker_raw, "cooldown", f"{where}.circuit_breaker", 60.0) or 60.0,
+                cooldown=self.duration(breaker_raw, "cooldown", f"{where}.circuit_breaker", 60.0, positive=True)
+                or 60.0,
             )
         statuses = raw.get("implicit_statuses", sorted(DEFAULT_IMPLICIT_STATUSES))
         if not isinstance(statuses, list) or not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
@@ -362,11 +390,14 @@ class _Reader:
             self.problems.add(where, "targets must list at least one target name")
             target_names = []
         for target_name in target_names:
-            if target_name not in targets:
+            if not isinstance(target_name, str):
+                self.problems.add(where, f"targets must list target names, got {target_name!r}")
+            elif target_name not in targets:
                 known = ", ".join(sorted(targets)) or "none"
                 self.problems.add(where, f"unknown target {target_name!r} (known: {known})")
-        interval = self.duration(raw, "interval", where, DEFAULT_INTERVAL) or DEFAULT_INTERVAL
-        timeout = self.duration(raw, "timeout", where, DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
+        target_names = [t for t in target_names if isinstance(t, str)]
+        interval = self.duration(raw, "interval", where, DEFAULT_INTERVAL, positive=True) or DEFAULT_INTERVAL
+        timeout = self.duration(raw, "timeout", where, DEFAULT_TIMEOUT, positive=True) or DEFAULT_TIMEOUT
         if timeout > interval:
             self.problems.add(where, f"timeout ({timeout:g}s) must not be longer than interval ({interval:g}s)")
         min_interval = self.duration(raw, "min_interval", where, 0.0) or 0.0
@@ -376,6 +407,11 @@ class _Reader:
             return None
         own_targets = [targets[t] for t in target_names if t in targets]
         defined = _builtin_variables(own_targets)
+        extracted_by: dict[str, str] = {}  # variable -> the first step that extracts it
+        for index, step_raw in enumerate(steps_raw):
+            if isinstance(step_raw, Mapping) and isinstance(step_raw.get("extract"), Mapping):
+                for variable in step_raw["extract"]:
+                    extracted_by.setdefault(str(variable), str(step_raw.get("name", f"step {index + 1}")))
         steps: list[Step] = []
         seen: set[str] = set()
         for index, step_raw in enumerate(steps_raw):
@@ -386,10 +422,30 @@ class _Reader:
             if step.name in seen:
                 self.problems.add(swhere, "duplicate step name")
             seen.add(step.name)
+            if "${env:" in repr(step_raw):
+                self.problems.add(
+                    swhere,
+                    "${env:...} is expanded in targets only; put the value in the target "
+                    "(e.g. credentials) and use ${credentials.NAME.FIELD} or ${target.*} here",
+                )
             for variable in sorted(set(references(step_raw))):
-                if variable not in defined:
-                    self.problems.add(swhere, f"undefined variable ${{{variable}}}")
-            defined |= set(step.extract)
+                if variable in defined:
+                    continue
+                extractor = extracted_by.get(variable)
+                if extractor == step.name:
+                    why = "this step extracts it, but only after its request and assertions"
+                elif extractor is not None:
+                    why = f"it is used before step {extractor!r} extracts it"
+                elif variable.startswith("credentials.") and (
+                    missing := [t.name for t in own_targets if variable not in t.variables()]
+                ):
+                    targets_text = ("target " if len(missing) == 1 else "targets ") + ", ".join(map(repr, missing))
+                    why = f"{targets_text} {'has' if len(missing) == 1 else 'have'} no such credential"
+                else:
+                    why = "no step extracts it and it is not built in (run.*, target.*, credentials.*)"
+                self.problems.add(swhere, f"undefined variable ${{{variable}}}: {why}")
+            extract_raw = step_raw.get("extract")
+            defined |= set(step.extract) | (set(map(str, extract_raw)) if isinstance(extract_raw, Mapping) else set())
             steps.append(step)
         return Workflow(
             name=name,
@@ -409,20 +465,27 @@ class _Reader:
             return None
         name = raw.get("name")
         if not isinstance(name, str) or not NAME.fullmatch(name):
+            stated = "name is required" if name is None else f"name {name!r} is not valid"
             self.problems.add(
                 f"{workflow_where}, step {index + 1}",
-                "name is required: lower-case letters, digits, '-' and '_' (it becomes a label value)",
+                f"{stated}: lower-case letters, digits, '-' and '_' (it becomes a label value)",
             )
             name = f"step-{index + 1}"
         where = f"{workflow_where}, step {name!r}"
         common = {"name", "expect", "extract", "always_run", "retries", "description"}
         kind_keys = [key for key in raw if key not in common]
         if len(kind_keys) != 1 or kind_keys[0] not in kinds:
-            unknown = [k for k in kind_keys if k not in kinds]
-            if unknown:
-                self.problems.add(where, f"unknown step kind {unknown[0]!r} (known: {', '.join(sorted(kinds))})")
-            else:
-                self.problems.add(where, f"needs exactly one step kind ({', '.join(sorted(kinds))}), got {kind_keys}")
+            known_kinds = ", ".join(sorted(kinds))
+            valid = [k for k in kind_keys if k in kinds]
+            for key in (k for k in kind_keys if k not in kinds):
+                if valid:
+                    known = f"{', '.join(sorted(common))}, and one step kind: {known_kinds}"
+                    self.problems.add(where, f"unknown field {key!r} (known: {known})")
+                else:
+                    self.problems.add(where, f"unknown step kind {key!r} (known: {known_kinds})")
+            if len(valid) != 1 and (valid or len(kind_keys) == 0):
+                got = " and ".join(map(str, valid)) or "none"
+                self.problems.add(where, f"needs exactly one step kind ({known_kinds}), got {got}")
             return None
         kind_name = kind_keys[0]
         kind = kinds[kind_name]
@@ -442,7 +505,10 @@ class _Reader:
                 self.problems.add(where, f"variable name {variable!r} must be letters, digits and '_'")
         retries = self.positive_int(raw, "retries", where, 0, minimum=0)
         if retries and not kind.idempotent(spec):
-            self.problems.add(where, "retries are only allowed for idempotent steps (GET, HEAD, OPTIONS, PUT, DELETE)")
+            method = getattr(spec, "method", kind_name)
+            self.problems.add(
+                where, f"retries are only allowed for idempotent steps (GET, HEAD, OPTIONS, PUT, DELETE), not {method}"
+            )
         max_duration = self.duration(expect_raw, "max_duration", where, None)
         return Step(
             name=name,
@@ -450,7 +516,7 @@ class _Reader:
             spec=spec,
             expect=expect,
             extract=extract,
-            always_run=bool(raw.get("always_run", False)),
+            always_run=self.flag(raw, "always_run", where, False),
             retries=retries,
             max_duration=max_duration,
         )

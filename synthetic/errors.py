@@ -24,8 +24,14 @@ class Problems:
 
     def add(self, where: str, message: str) -> None:
         location = f"{self.path}: {where}" if where else self.path
-        self.found.append(f"{location}: {message}")
+        self.found.append(f"{location}: {_one_line(message)}")
 
     def raise_if_any(self) -> None:
         if self.found:
             raise ConfigError(self.found)
+
+
+def _one_line(message: str) -> str:
+    """One problem, one line: a multi-line message (JMESPath draws its expression and a '^' under it) is joined."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line.strip("^ "))

@@ -30,15 +30,17 @@ import shlex
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import jmespath
 import requests
+import urllib3
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from requests.structures import CaseInsensitiveDict
 
 from ..config import Step, Target
 from ..errors import Problems
@@ -113,8 +115,16 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Ht
         json=raw.get("json"),
         form=form,
         body=body,
-        follow_redirects=bool(raw.get("follow_redirects", True)),
+        follow_redirects=_flag(raw, "follow_redirects", where, problems),
     )
+
+
+def _flag(raw: Mapping[str, Any], key: str, where: str, problems: Problems) -> bool:
+    value = raw.get(key, True)
+    if not isinstance(value, bool):
+        problems.add(where, f"http: {key} must be true or false, got {value!r}")
+        return True
+    return value
 
 
 def idempotent(spec: HttpSpec) -> bool:
@@ -280,7 +290,9 @@ def _short(text: str, limit: int = 300) -> str:
 
 def _request_headers(spec: HttpSpec, headers: Mapping[str, Any], context: RunContext) -> dict[str, str]:
     """Target defaults, the step's own, then the run's correlation headers and Django's CSRF header."""
-    result = {**context.target.headers, **{k: str(v) for k, v in headers.items()}}
+    # Header names are case-insensitive: a step's ``user-agent`` must replace the default, not ride along with it.
+    result: CaseInsensitiveDict[str] = CaseInsensitiveDict(context.target.headers)
+    result.update({k: str(v) for k, v in headers.items()})
     result.setdefault("User-Agent", "workflow-exporter")
     result["X-Request-ID"] = context.correlation_id
     result["traceparent"] = traceparent_for(context.correlation_id)
@@ -292,7 +304,7 @@ def _request_headers(spec: HttpSpec, headers: Mapping[str, Any], context: RunCon
             result["X-CSRFToken"] = csrf
         # Django checks the Referer of unsafe HTTPS requests against the host.
         result.setdefault("Referer", context.target.base_url + "/")
-    return result
+    return dict(result.items())
 
 
 def _client_cert(target: Target) -> str | tuple[str, str] | None:
@@ -311,9 +323,39 @@ def _curl(method: str, url: str, headers: Mapping[str, str], body: str) -> str:
     return " ".join(parts)
 
 
+def _body_chunks(response: requests.Response, context: RunContext) -> Iterator[bytes]:
+    """The body as it arrives, each read bounded by the run's deadline.
+
+    ``iter_content`` blocks until a whole chunk is in, so a server that trickles bytes could hold the run far
+    past its deadline; ``read1`` returns what one read got. urllib3's errors become requests' (as in
+    ``iter_content``) so that ``_classify`` sees them.
+    """
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # urllib3 1.x (requests allows it): whole chunks, checked between them
+        yield from response.iter_content(chunk_size=65536)
+        return
+    try:
+        while True:
+            sock = getattr(getattr(raw, "connection", None), "sock", None)
+            if sock is not None:
+                sock.settimeout(max(context.remaining(), 0.001))
+            chunk = raw.read1(65536, decode_content=True)
+            if not chunk:
+                return
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError as error:
+        raise requests.exceptions.ConnectionError(error) from error
+    except urllib3.exceptions.SSLError as error:
+        raise requests.exceptions.SSLError(error) from error
+    except urllib3.exceptions.ProtocolError as error:
+        raise requests.exceptions.ChunkedEncodingError(error) from error
+    except urllib3.exceptions.DecodeError as error:
+        raise requests.exceptions.ContentDecodingError(error) from error
+
+
 def _read_capped(response: requests.Response, cap: int, context: RunContext) -> bytes:
     chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=65536):
+    for chunk in _body_chunks(response, context):
         chunks.append(chunk)
         size += len(chunk)
         if size > cap:
