@@ -88,7 +88,6 @@ class Metrics:
             registry=registry,
         )
 
-
     def request_children(self, route: str, method: str, status_class: str) -> tuple[Any, Any, Any]:
         """The duration, query-count and DB-time series of one label set (created on first use)."""
         key = (route, method, status_class)
