@@ -16,6 +16,11 @@ EXEMPLAR_LABEL = "correlation_id"
 # OpenMetrics caps an exemplar's label names plus values at 128 characters.
 _EXEMPLAR_VALUE_MAX = 128 - len(EXEMPLAR_LABEL)
 
+# Where a failure of ours can happen (the `component` label of django_integration_internal_errors_total).
+INTERNAL_COMPONENTS = (
+    "correlation_id", "route", "response_headers", "error_class", "metrics", "repeated_queries",
+    "request_log", "sql_comment", "sql_accounting",
+)  # fmt: skip
 DB_QUERY_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500)
 DB_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 DEFAULT_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -87,6 +92,8 @@ class Metrics:
             ["component"],
             registry=registry,
         )
+        for component in INTERNAL_COMPONENTS:  # exported as 0 from the start, so alerts and panels see them
+            self.internal_errors.labels(component)
 
     def request_children(self, route: str, method: str, status_class: str) -> tuple[Any, Any, Any]:
         """The duration, query-count and DB-time series of one label set (created on first use)."""

@@ -18,6 +18,7 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from .config import Target
 
 DOCUMENT_TTL_SECONDS = 300.0
+FETCH_TIMEOUT_SECONDS = 10.0
 
 
 class OpenAPIDocuments:
@@ -29,22 +30,31 @@ class OpenAPIDocuments:
         self._cache: dict[str, tuple[float, OpenAPI]] = {}
         self._lock = threading.Lock()
 
-    def get(self, target: Target) -> OpenAPI:
+    def get(self, target: Target, timeout: float = FETCH_TIMEOUT_SECONDS) -> OpenAPI:
         if not target.openapi:
             raise LookupError(f"target {target.name!r} has no openapi document configured")
         with self._lock:
             cached = self._cache.get(target.name)
             if cached and self._clock() - cached[0] < self._ttl:
                 return cached[1]
-        document = OpenAPI.from_dict(_load(target))
+        document = OpenAPI.from_dict(_load(target, timeout))
         with self._lock:
             self._cache[target.name] = (self._clock(), document)
         return document
 
-    def check(self, target: Target, response: requests.Response, session: requests.Session) -> tuple[bool, str]:
-        """``(ok, message)`` for one response; statuses in ``implicit_statuses`` pass when undocumented."""
+    def check(
+        self,
+        target: Target,
+        response: requests.Response,
+        session: requests.Session,
+        timeout: float = FETCH_TIMEOUT_SECONDS,
+    ) -> tuple[bool, str]:
+        """``(ok, message)`` for one response; statuses in ``implicit_statuses`` pass when undocumented.
+
+        ``timeout`` bounds fetching the document (the run passes what is left of its deadline).
+        """
         try:
-            document = self.get(target)
+            document = self.get(target, timeout)
         except Exception as error:
             return False, f"cannot load the OpenAPI document {target.openapi!r}: {error}"
         result = document.unmarshal_response(
@@ -68,7 +78,7 @@ def _describe(error: Exception) -> str:
     return str(error)[:300]
 
 
-def _load(target: Target) -> dict[str, Any]:
+def _load(target: Target, timeout: float = FETCH_TIMEOUT_SECONDS) -> dict[str, Any]:
     location = target.openapi or ""
     if location.startswith("/"):
         location = target.base_url + location
@@ -76,7 +86,7 @@ def _load(target: Target) -> dict[str, Any]:
         response = requests.get(
             location,
             headers={"Accept": "application/vnd.oai.openapi+json, application/json, application/yaml"},
-            timeout=10,
+            timeout=timeout,
             verify=target.tls.ca_file or not target.tls.insecure_skip_verify,
         )
         response.raise_for_status()

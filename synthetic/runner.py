@@ -21,6 +21,8 @@ from .templating import UndefinedVariable
 
 logger = logging.getLogger("synthetic.runner")
 
+TEARDOWN_GRACE_SECONDS = 2.0
+
 
 def run_workflow(
     workflow: Workflow,
@@ -58,6 +60,9 @@ def run_workflow(
                 result.status, result.reason, result.message = "skipped", "skipped", "an earlier step failed"
                 continue
             try:
+                if context.remaining() <= 0 and step.always_run:
+                    # Teardown still gets a short budget of its own, or a timed-out run leaves its data behind.
+                    context.deadline = clock() + min(TEARDOWN_GRACE_SECONDS, workflow.timeout)
                 if context.remaining() <= 0:
                     raise StepFailure("timeout", "the run's deadline passed before this step")
                 STEP_KINDS[step.kind].run(step, step.spec, context, result)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import MariaDB, ShopServer, start_mariadb, start_shop
+from tests.harness.http_target import Target, serve_target
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,3 +49,10 @@ def mariadb_shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     server.env["BACKEND"] = "mariadb"
     yield server
     server.stop()
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    """A small local HTTP server with /ok, /slow?s=N, /hang and /fail (tests/harness/http_target.py)."""
+    with serve_target() as server:
+        yield server

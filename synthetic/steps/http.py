@@ -46,6 +46,7 @@ from ..config import Step, Target
 from ..errors import Problems
 from ..ids import traceparent_for
 from ..marker import sign_marker
+from ..openapi import FETCH_TIMEOUT_SECONDS
 from ..redact import redact_headers, redact_text
 from ..result import AssertionResult, Exchange, StepFailure, StepResult
 from ..server_timing import parse_server_timing
@@ -277,6 +278,8 @@ def _classify(error: requests.RequestException) -> tuple[str, str]:
         return "tls", f"TLS handshake failed: {text}"
     if isinstance(error, requests.exceptions.Timeout) or names & {"ConnectTimeoutError", "ReadTimeoutError"}:
         return "timeout", f"no answer in time: {text}"
+    if isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "connect", f"the connection broke while the body arrived: {text}"
     if isinstance(error, requests.exceptions.ConnectionError):
         if any(isinstance(c, (TimeoutError, socket.timeout)) for c in causes):
             return "timeout", f"no answer in time: {text}"
@@ -299,7 +302,7 @@ def _request_headers(spec: HttpSpec, headers: Mapping[str, Any], context: RunCon
     secret = context.target.synthetic_secret
     result[SYNTHETIC_HEADER] = sign_marker(secret, context.correlation_id) if secret else "1"
     if spec.method not in SAFE:
-        csrf = context.session.cookies.get("csrftoken")
+        csrf = _cookie(context.session, "csrftoken")
         if csrf and "X-CSRFToken" not in result:
             result["X-CSRFToken"] = csrf
         # Django checks the Referer of unsafe HTTPS requests against the host.
@@ -312,6 +315,14 @@ def _client_cert(target: Target) -> str | tuple[str, str] | None:
     if tls.cert_file and tls.key_file:
         return (tls.cert_file, tls.key_file)
     return tls.cert_file
+
+
+def _cookie(session: requests.Session, name: str) -> str | None:
+    """A cookie's value; with several of that name (other paths or domains), the last one set."""
+    try:
+        return session.cookies.get(name)
+    except requests.cookies.CookieConflictError:
+        return [cookie.value for cookie in session.cookies if cookie.name == name][-1]
 
 
 def _curl(method: str, url: str, headers: Mapping[str, str], body: str) -> str:
@@ -452,6 +463,26 @@ def _json_of(content: bytes) -> Any:
         raise ValueError(f"the response body is not JSON ({error})") from None
 
 
+def _json_equal(actual: Any, expected: Any) -> bool:
+    """JSON equality as a reader means it: true is not 1; a number and its text form ("42") are equal,
+    because ``${variables}`` extracted from one response often come back as text."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return actual is expected or (isinstance(expected, str) and str(actual).lower() == expected.lower())
+    if actual == expected:
+        return True
+    if isinstance(actual, (int, float, str)) and isinstance(expected, (int, float, str)):
+        return str(actual) == str(expected)
+    return False
+
+
+def _render_regex(pattern: str, context: RunContext) -> str:
+    """A regex with ``${variables}`` inserted literally (a value's ``.`` or ``(`` must not become syntax)."""
+    from ..templating import render
+
+    escaped = {name: re.escape(str(value)) for name, value in context.variables.items()}
+    return str(render(pattern, escaped))
+
+
 def check_response(
     step: Step, response: requests.Response, content: bytes, result: StepResult, context: RunContext
 ) -> None:
@@ -477,13 +508,13 @@ def check_response(
             if pattern is None:
                 checks.append(AssertionResult(f"header {name}", value is None, f"{name} must be absent, is {value!r}"))
             else:
-                regex = context.render(pattern)
-                ok = value is not None and re.search(str(regex), value) is not None
+                regex = _render_regex(pattern, context)
+                ok = value is not None and re.search(regex, value) is not None
                 checks.append(AssertionResult(f"header {name}", ok, f"{name}: {value!r} against /{regex}/"))
     if "body_regex" in expect:
         text = content.decode("utf-8", "replace")
         for pattern in expect["body_regex"]:
-            regex = str(context.render(pattern))
+            regex = _render_regex(pattern, context)
             ok = re.search(regex, text) is not None
             checks.append(AssertionResult("body_regex", ok, f"body {'matches' if ok else 'does not match'} /{regex}/"))
     if "json" in expect or "json_schema" in expect:
@@ -496,8 +527,7 @@ def check_response(
             for text, (expression, expected_raw) in expect.get("json", {}).items():
                 expected = context.render(expected_raw)
                 actual = expression.search(document)
-                ok = actual == expected or (actual is not None and not isinstance(actual, (dict, list))
-                                            and str(actual) == str(expected))  # fmt: skip
+                ok = _json_equal(actual, expected)
                 checks.append(AssertionResult(f"json {text}", ok, f"{text} is {actual!r}, expected {expected!r}"))
             validator = expect.get("json_schema")
             if validator is not None:
@@ -507,7 +537,9 @@ def check_response(
                 )
                 checks.append(AssertionResult("json_schema", not errors, message or "matches", "schema"))
     if expect.get("openapi"):
-        ok, message = context.openapi.check(context.target, response, context.session)
+        # Fetching the document (first use, or after its TTL) counts against the run's deadline too.
+        fetch_timeout = min(max(context.remaining(), 0.001), FETCH_TIMEOUT_SECONDS)
+        ok, message = context.openapi.check(context.target, response, context.session, timeout=fetch_timeout)
         checks.append(AssertionResult("openapi", ok, message, "schema"))
     server_limits = expect.get("server", {})
     timing = result.server
@@ -542,7 +574,7 @@ def extract(step: Step, response: requests.Response, content: bytes, result: Ste
             value = response.headers.get(source["header"])
             where = f"header {source['header']}"
         elif "cookie" in source:
-            value = context.session.cookies.get(source["cookie"])
+            value = _cookie(context.session, source["cookie"])
             where = f"cookie {source['cookie']}"
         else:
             match = source["regex"].search(content.decode("utf-8", "replace"))

@@ -119,12 +119,19 @@ def _same(actual: Any, expected: Any) -> bool:
 
 def _query(dsn: str, sql: str, params: Mapping[str, Any], timeout: float) -> tuple[list[str], list[tuple[Any, ...]]]:
     parts = urlsplit(dsn)
+    deadline = time.monotonic() + timeout
     if parts.scheme == "sqlite":
         path = unquote(parts.path)[1:]  # sqlite:////abs/path or sqlite:///relative/path, as Django's DATABASE_URL
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+        # sqlite3's timeout only bounds waiting for locks; this interrupts a long query at the run's deadline.
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
         try:
             cursor = connection.execute(_NAMED_PARAM.sub(r":\1", sql), dict(params))
             return [d[0] for d in cursor.description or ()], cursor.fetchall()
+        except sqlite3.OperationalError as error:
+            if time.monotonic() > deadline:
+                raise StepFailure("timeout", f"the query was still running at the run's deadline ({error})") from None
+            raise
         finally:
             connection.close()
     try:
@@ -151,6 +158,11 @@ def _query(dsn: str, sql: str, params: Mapping[str, Any], timeout: float) -> tup
             columns = [d[0] for d in cursor.description or ()]
             cursor.execute("ROLLBACK")
             return columns, rows
+    except MySQLdb.OperationalError as error:
+        # read_timeout (the run's remaining time) ends a long query as "Lost connection", which is a timeout.
+        if time.monotonic() >= deadline:
+            raise StepFailure("timeout", f"the query was still running at the run's deadline ({error})") from None
+        raise
     finally:
         connection.close()
 

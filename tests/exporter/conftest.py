@@ -1,13 +1,10 @@
-"""An exporter served in-process on a free port, and a tiny HTTP target whose behaviour tests control."""
+"""An exporter served in-process on a free port (the tiny HTTP ``target`` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import make_server
@@ -18,53 +15,6 @@ from prometheus_client import CollectorRegistry
 from exporter.app import ExporterApp
 from exporter.cli import _QuietHandler, _ThreadingServer
 from exporter.service import Exporter
-
-
-@dataclass
-class Target:
-    """A local HTTP server: /ok answers JSON, /slow?s=N sleeps, /hang waits until the test ends, /fail 500s."""
-
-    server: ThreadingHTTPServer
-    hits: dict[str, int] = field(default_factory=dict)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-@pytest.fixture
-def target() -> Iterator[Target]:
-    state: dict[str, Any] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?")[0]
-            hits = state["target"].hits
-            hits[path] = hits.get(path, 0) + 1
-            if path == "/slow":
-                time.sleep(float(self.path.split("s=")[1]))
-            if path == "/hang":
-                state["target"].release.wait(30)
-            status = 500 if path == "/fail" else 200
-            body = json.dumps({"ok": status == 200, "path": path, "html": "<script>alert(1)</script>"}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state["target"] = Target(server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state["target"]
-    state["target"].release.set()
-    server.shutdown()
-    server.server_close()
 
 
 @dataclass
