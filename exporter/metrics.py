@@ -19,6 +19,8 @@ from . import __version__
 EXEMPLAR_LABEL = "correlation_id"
 RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Coarser: two series per step (app, db) make this the largest family at scale; it locates time, not SLOs.
+SERVER_BUCKETS = (0.005, 0.025, 0.1, 0.5, 2.5)
 
 
 def exemplar(run: RunResult) -> dict[str, str]:
@@ -43,7 +45,7 @@ class WorkflowMetrics:
             "workflow_step_server_duration_seconds",
             "Server-side time of each step from its Server-Timing header, by component (app, db).",
             [*pair, "step", "component"],
-            buckets=STEP_BUCKETS,
+            buckets=SERVER_BUCKETS,
             registry=registry,
         )
         self.step_server_queries = Gauge("workflow_step_server_queries",

@@ -4,6 +4,8 @@
 set -eu
 
 PACKAGES="prometheus prometheus-alertmanager prometheus-mysqld-exporter mariadb-server libmariadb-dev pkg-config"
+PACKAGES="$PACKAGES docker-compose"  # 1.29: validates docker-compose.yml (no Docker engine needed)
+PACKAGES="$PACKAGES openssl"  # the TLS step tests make a self-signed certificate with it
 
 missing=""
 for package in $PACKAGES; do

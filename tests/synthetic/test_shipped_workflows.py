@@ -56,8 +56,10 @@ def test_demo_shop_needs_its_password_and_database(monkeypatch: pytest.MonkeyPat
     path = WORKFLOWS / "demo_shop.yml"
     with pytest.raises(ConfigError) as caught:
         load_config(path)
+    unset = "environment variable DEMO_PROBE_PASSWORD is not set"
     assert caught.value.problems == [
-        f"{path}: target 'demo-shop'.credentials.probe.password: environment variable DEMO_PROBE_PASSWORD is not set",
+        f"{path}: target 'demo-shop'.credentials.probe.password: {unset}",
+        f"{path}: target 'demo-shop'.credentials.checkout.password: {unset}",
         f"{path}: target 'demo-shop'.database.dsn: environment variable SHOP_DATABASE_URL is not set",
     ]
 

@@ -37,18 +37,20 @@ def catalogue() -> list[dict[str, Any]]:
 
 class Command(BaseCommand):
     help = (
-        "Create the demo catalogue and the probe user. The password comes from the environment "
-        "variable named by --password-env (default DEMO_PROBE_PASSWORD); the username from --username "
-        "(default $DEMO_PROBE_USER or 'probe')."
+        "Create the demo catalogue and the probe users. The password comes from the environment "
+        "variable named by --password-env (default DEMO_PROBE_PASSWORD); the usernames from --username "
+        "(repeatable; default $DEMO_PROBE_USER or 'probe', and 'probe-checkout')."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--username", default=os.environ.get("DEMO_PROBE_USER", "probe"))
+        # Two users by default: the cart and checkout journeys run at the same time and must not share a cart.
+        parser.add_argument("--username", action="append", dest="usernames")
         parser.add_argument("--password-env", default="DEMO_PROBE_PASSWORD")
         parser.add_argument("--staff", action="store_true", help="make the user staff (may add products)")
 
     @transaction.atomic
-    def handle(self, *args: Any, username: str, password_env: str, staff: bool, **options: Any) -> None:
+    def handle(self, *args: Any, usernames: list[str] | None, password_env: str, staff: bool, **options: Any) -> None:
+        usernames = usernames or [os.environ.get("DEMO_PROBE_USER", "probe"), "probe-checkout"]
         password = os.environ.get(password_env)
         if not password:
             raise CommandError(f"set {password_env} to the probe user's password; it is never stored in code")
@@ -68,10 +70,12 @@ class Command(BaseCommand):
                 },
             )
             created += was_created
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.set_password(password)
-        user.is_staff = staff
-        user.save()
+        for username in usernames:
+            user, _ = get_user_model().objects.get_or_create(username=username)
+            user.set_password(password)
+            user.is_staff = staff
+            user.save()
         self.stdout.write(
-            f"seeded {len(catalogue())} products ({created} new) and user {username!r}" + (" (staff)" if staff else "")
+            f"seeded {len(catalogue())} products ({created} new) and user(s) {', '.join(map(repr, usernames))}"
+            + (" (staff)" if staff else "")
         )

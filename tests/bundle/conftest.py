@@ -1,0 +1,110 @@
+"""The demo stack with real data, for proving every rule expression and dashboard query returns series.
+
+MariaDB, the demo shop on it, the exporter running the shipped workflows (fast intervals), mysqld_exporter
+with the flags of docker-compose.yml, and Prometheus with the shipped rules scraping all three under the
+job names the rules and dashboards expect. Faults are switched on for a few seconds each, so the counters
+that only exist after an event (N+1, slow queries, errors, step failures) have series too.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from tests.conftest import REPO_ROOT
+from tests.harness import (
+    ManagedProcess,
+    MariaDB,
+    MysqldExporter,
+    Prometheus,
+    ShopServer,
+    free_port,
+    start_mysqld_exporter,
+    start_prometheus,
+    start_shop,
+    wait_until,
+)
+
+JOBS = ("demo-shop", "workflow-exporter", "mysql")
+
+
+def compose_mysqld_exporter_flags() -> list[str]:
+    """The collector flags docker-compose.yml gives mysqld_exporter (connection flags stay ours)."""
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["mysqld-exporter"]["command"]
+    return [flag for flag in command if flag.startswith("--collect.")]
+
+
+@dataclass
+class DemoStack:
+    prometheus: Prometheus
+    shop: ShopServer
+    mysqld_exporter: MysqldExporter
+    exporter_url: str
+
+
+def _fast_workflows(path: Path) -> Path:
+    text = (REPO_ROOT / "synthetic" / "workflows" / "demo_shop.yml").read_text()
+    text = re.sub(r"interval: 30s", "interval: 2s", text)
+    text = re.sub(r"timeout: 10s", "timeout: 2s", text)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_stack(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    workdir = tmp_path_factory.mktemp("demo-stack")
+    with ExitStack() as cleanup:
+        name = f"shop_{uuid.uuid4().hex[:8]}"
+        shop = start_shop(workdir / "shop", mariadb.create_database(name, name, f"pw-{name}"))
+        cleanup.callback(shop.stop)
+        exporter_port = free_port()
+        exporter = ManagedProcess(
+            "workflow-exporter",
+            [sys.executable, "-m", "exporter", f"--config.file={_fast_workflows(workdir / 'workflows.yml')}",
+             f"--web.listen-address=127.0.0.1:{exporter_port}"],
+            workdir / "exporter.log",
+            env={"SHOP_URL": shop.url, "SHOP_DATABASE_URL": shop.env["DATABASE_URL"],
+                 "DEMO_PROBE_PASSWORD": shop.env["DEMO_PROBE_PASSWORD"]},
+        )  # fmt: skip
+        cleanup.callback(exporter.stop)
+        exporter_url = f"http://127.0.0.1:{exporter_port}"
+        exporter.wait_ready(lambda: requests.get(f"{exporter_url}/-/healthy", timeout=1).ok)
+        mysqld = start_mysqld_exporter(workdir / "mysqld-exporter", mariadb, compose_mysqld_exporter_flags())
+        cleanup.callback(mysqld.stop)
+        targets = {"demo-shop": shop.url, "workflow-exporter": exporter_url, "mysql": mysqld.url}
+        prometheus = start_prometheus(
+            workdir / "prometheus",
+            [{"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
+             for job, url in targets.items()],
+            rule_files=sorted((REPO_ROOT / "rules").glob("*.rules.yml")),
+        )  # fmt: skip
+        cleanup.callback(prometheus.stop)
+        for job in JOBS:
+            prometheus.wait_for_target_up(job)
+        _make_events(shop)
+        # Let every rate() see a few samples after the events.
+        wait_until(
+            lambda: prometheus.query("sum(increase(django_db_repeated_queries_total[1m])) > 0"), 60, "N+1 in Prometheus"
+        )
+        time.sleep(5)
+        yield DemoStack(prometheus=prometheus, shop=shop, mysqld_exporter=mysqld, exporter_url=exporter_url)
+
+
+def _make_events(shop: ShopServer) -> None:
+    """A few seconds of each fault, while the exporter's workflows run every 2 s."""
+    for fault in ("n_plus_one", "slow_products", "checkout_errors", "schema_drift"):
+        shop.set_faults(**{fault: True})
+        time.sleep(4)
+        shop.set_faults(**{fault: False})
+    requests.get(f"{shop.url}/no/such/page/", timeout=10)
