@@ -35,6 +35,8 @@ from ._base import RunContext
 
 _READ_ONLY = re.compile(r"^\s*(select|with|show|explain)\b", re.I)
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")
+# A SELECT can still write a file or take locks; a probe must do neither.
+_WRITES_OR_LOCKS = re.compile(r"\binto\s+(outfile|dumpfile)\b|\bfor\s+update\b|\block\s+in\s+share\s+mode\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Sq
     if not isinstance(query, str) or not _READ_ONLY.match(query):
         problems.add(where, f"sql: query must be one read-only statement (SELECT, WITH, SHOW, EXPLAIN), got {query!r}")
         query = "SELECT 1"
+    elif _WRITES_OR_LOCKS.search(query):
+        problems.add(where, "sql: query must not write files or take locks (INTO OUTFILE, FOR UPDATE, ...)")
     elif ";" in query.strip().rstrip(";"):
         problems.add(where, "sql: query must be a single statement")
     params = raw.get("params") or {}

@@ -188,3 +188,17 @@ def test_teardown_still_runs_after_the_run_timed_out(stub: StubServer) -> None:
     assert step(run, "stuck").reason == "timeout"
     assert step(run, "cleanup").ok, describe(run)
     assert stub.received("/echo/items/42"), "the teardown request never reached the server"
+
+
+def test_proxy_settings_from_the_environment_apply(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY is honoured (resolved once per run), and NO_PROXY still bypasses it."""
+    monkeypatch.setenv("HTTP_PROXY", stub.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    via_proxy = run_steps("http://shop.invalid", "- name: ok\n  http: {path: /ok}")
+    assert step(via_proxy, "ok").ok, describe(via_proxy)
+    assert stub.received("/ok")[0].path == "http://shop.invalid/ok"  # an absolute URL: a proxy request
+
+    monkeypatch.setenv("NO_PROXY", "shop.invalid")
+    direct = run_steps("http://shop.invalid", "- name: ok\n  http: {path: /ok}")
+    assert step(direct, "ok").reason == "dns", describe(direct)

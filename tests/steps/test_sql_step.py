@@ -198,6 +198,9 @@ def test_a_slow_sqlite_query_cannot_outlast_the_run_timeout(sqlite_dsn: str) -> 
         ("update shop_order set status = 'x'", "query must be one read-only statement"),
         ("/* hi */ INSERT INTO shop_order VALUES (3, 1, 'x')", "query must be one read-only statement"),
         ("SELECT 1; DELETE FROM shop_order", "query must be a single statement"),
+        ("SELECT * FROM shop_order INTO OUTFILE '/tmp/orders'", "query must not write files or take locks"),
+        ("SELECT id FROM shop_order WHERE id = 1 FOR UPDATE", "query must not write files or take locks"),
+        ("select id from shop_order lock in share mode", "query must not write files or take locks"),
     ],
 )
 def test_a_statement_that_is_not_one_read_only_query_is_rejected_at_load(query: str, problem: str) -> None:
