@@ -56,6 +56,8 @@ def test_health_and_pages_escape_everything(serve_exporter, target) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "hunter2-secret" not in page and "[REDACTED]" in page
     assert f"X-Request-ID: {run.correlation_id}" in page
+    assert f"<td>{run.steps[0].response_bytes}</td>" in page and run.steps[0].response_bytes > 0
+    assert f"request_id='{run.correlation_id}'" in page
     assert requests.get(f"{running.url}/runs/does-not-exist", timeout=5).status_code == 404
 
 
