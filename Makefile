@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest system-deps clean
+.PHONY: demo test bench lint typecheck pytest system-deps clean
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python scripts/demo.py
@@ -19,6 +19,12 @@ typecheck: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest
+
+# Side-by-side measurements against django-prometheus + django-guid and blackbox_exporter (docs/performance.md).
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/django_overhead.py
+	$(BIN)/python benchmarks/exporter_throughput.py
 
 system-deps:
 	scripts/install-system-deps.sh

@@ -16,6 +16,8 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 
 from .config import Target
+from .ids import new_id
+from .marker import sign_marker
 
 DOCUMENT_TTL_SECONDS = 300.0
 FETCH_TIMEOUT_SECONDS = 10.0
@@ -83,11 +85,20 @@ def _load(target: Target, timeout: float = FETCH_TIMEOUT_SECONDS) -> dict[str, A
     if location.startswith("/"):
         location = target.base_url + location
     if location.startswith(("http://", "https://")):
+        # Our own traffic like every run's: an ID of its own and the synthetic marker, so it is not counted as a user.
+        fetch_id = new_id()
+        secret = target.synthetic_secret
         response = requests.get(
             location,
-            headers={"Accept": "application/vnd.oai.openapi+json, application/json, application/yaml"},
+            headers={
+                **target.headers,
+                "Accept": "application/vnd.oai.openapi+json, application/json, application/yaml",
+                "X-Request-ID": fetch_id,
+                "X-Synthetic": sign_marker(secret, fetch_id) if secret else "1",
+            },
             timeout=timeout,
             verify=target.tls.ca_file or not target.tls.insecure_skip_verify,
+            cert=(target.tls.cert_file, target.tls.key_file) if target.tls.cert_file and target.tls.key_file else None,
         )
         response.raise_for_status()
         text = response.text

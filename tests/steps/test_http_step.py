@@ -396,7 +396,9 @@ def test_openapi_drift_fails_with_schema(stub: StubServer) -> None:
     assert "id" in drifted.message and "integer" in drifted.message, drifted.message
     # The document is fetched once and cached for the next step and the next run.
     case.run()
-    assert len(stub.received("/openapi.json")) == 1
+    (fetch,) = stub.received("/openapi.json")
+    # ...as the exporter's own traffic: marked synthetic, with an ID of its own.
+    assert fetch.headers["x-synthetic"] == "1" and len(fetch.headers["x-request-id"]) == 32
 
 
 def test_an_undocumented_status_passes_openapi_only_when_implicitly_allowed(stub: StubServer) -> None:
