@@ -11,7 +11,7 @@ import requests
 
 from ..config import Step, Target, Workflow
 from ..errors import Problems
-from ..result import StepResult
+from ..result import AssertionResult, StepFailure, StepResult
 from ..templating import render
 
 if TYPE_CHECKING:
@@ -51,3 +51,23 @@ class StepKind(Protocol):
 
     def run(self, step: Step, spec: Any, context: RunContext, result: StepResult) -> None:
         """Do the step, fill ``result``; raise StepFailure to end it with a reason."""
+
+
+def check_budget(step: Step, result: StepResult) -> None:
+    """Record the ``max_duration`` assertion (the step's latency budget), when the step has one."""
+    if step.max_duration is not None:
+        budget_ms, took_ms = step.max_duration * 1000, result.duration * 1000
+        result.assertions.append(
+            AssertionResult(
+                "max_duration",
+                result.duration <= step.max_duration,
+                f"took {took_ms:.0f} ms, budget {budget_ms:.0f} ms",
+            )
+        )
+
+
+def fail_on_first_failed_check(result: StepResult) -> None:
+    """End the step with the reason of its first failed assertion; every assertion stays recorded."""
+    failed = next((check for check in result.assertions if not check.ok), None)
+    if failed is not None:
+        raise StepFailure(failed.reason, f"{failed.name}: {failed.message}")

@@ -50,7 +50,7 @@ from ..openapi import FETCH_TIMEOUT_SECONDS
 from ..redact import redact_headers, redact_text
 from ..result import AssertionResult, Exchange, StepFailure, StepResult
 from ..server_timing import parse_server_timing
-from ._base import RunContext
+from ._base import RunContext, check_budget, fail_on_first_failed_check
 
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -494,14 +494,7 @@ def check_response(
     ok = any(low <= status <= high for low, high in allowed)
     wanted = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in allowed)
     checks.append(AssertionResult("status", ok, f"status {status}, expected {wanted}", "http_status"))
-    if step.max_duration is not None:
-        checks.append(
-            AssertionResult(
-                "max_duration",
-                result.duration <= step.max_duration,
-                f"took {result.duration * 1000:.0f} ms, budget {step.max_duration * 1000:.0f} ms",
-            )
-        )
+    check_budget(step, result)
     if "headers" in expect:
         for name, pattern in expect["headers"].items():
             value = response.headers.get(name)
@@ -553,9 +546,7 @@ def check_response(
             ok = actual_seconds is not None and actual_seconds <= limit
             shown = "unknown" if actual_seconds is None else f"{actual_seconds * 1000:.0f} ms"
             checks.append(AssertionResult(key, ok, f"server {key[4:-9]} time {shown}, budget {limit * 1000:.0f} ms"))
-    failed = next((c for c in checks if not c.ok), None)
-    if failed is not None:
-        raise StepFailure(failed.reason, f"{failed.name}: {failed.message}")
+    fail_on_first_failed_check(result)
 
 
 def extract(step: Step, response: requests.Response, content: bytes, result: StepResult, context: RunContext) -> None:

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 from ..config import Step, Target
 from ..errors import Problems
 from ..result import AssertionResult, Exchange, StepFailure, StepResult
-from ._base import RunContext
+from ._base import RunContext, check_budget, fail_on_first_failed_check
 
 _READ_ONLY = re.compile(r"^\s*(select|with|show|explain)\b", re.I)
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")
@@ -212,17 +212,8 @@ def run(step: Step, spec: SqlSpec, context: RunContext, result: StepResult) -> N
         actual = first.get(column)
         ok = column in first and _same(actual, expected)
         checks.append(AssertionResult(f"value {column}", ok, f"{column} is {actual!r}, expected {expected!r}"))
-    if step.max_duration is not None:
-        checks.append(
-            AssertionResult(
-                "max_duration",
-                result.duration <= step.max_duration,
-                f"took {result.duration * 1000:.0f} ms, budget {step.max_duration * 1000:.0f} ms",
-            )
-        )
-    failed = next((c for c in checks if not c.ok), None)
-    if failed is not None:
-        raise StepFailure(failed.reason, f"{failed.name}: {failed.message}")
+    check_budget(step, result)
+    fail_on_first_failed_check(result)
     for name, source in step.extract.items():
         if source["column"] not in first:
             raise StepFailure("extraction", f"{name}: column {source['column']!r} is not in the first row")
