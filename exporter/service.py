@@ -135,11 +135,15 @@ class Exporter:
     def probe(self, workflow: Workflow, target: Target, timeout: float) -> RunResult:
         """A /probe run, or the cached result when one younger than the workflow's min_interval exists."""
         key = (workflow.name, target.name)
+        if not workflow.min_interval:  # no cache asked for: probes of one pair may run side by side
+            run = self.run(workflow, target, timeout=timeout)
+            self.metrics.probe_requests.labels("ran").inc()
+            return run
         with self._lock:
             lock = self._probe_locks.setdefault(key, threading.Lock())
         with lock:  # two concurrent scrapes of a write workflow must not both run it
             cached = self._probe_cache.get(key)
-            if cached and workflow.min_interval and self._clock() - cached.finished < workflow.min_interval:
+            if cached and self._clock() - cached.finished < workflow.min_interval:
                 self.metrics.probe_requests.labels("cached").inc()
                 return RunResult(**{**cached.run.__dict__, "cached": True})
             run = self.run(workflow, target, timeout=timeout)

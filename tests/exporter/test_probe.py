@@ -111,3 +111,38 @@ def test_promtool_accepts_probe_and_metrics_output(serve_exporter, target) -> No
     for text in outputs:
         result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
         assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
+
+
+def test_probes_of_one_pair_overlap_only_without_min_interval(serve_exporter, target) -> None:
+    """Without min_interval two scrapes of one pair run side by side; with it, the second waits for the first
+    and gets its result (two Prometheus replicas must not run a write workflow twice)."""
+    import threading
+
+    from tests.harness import wait_until
+
+    params = {"target": "local", "workflow": "probe-ok"}
+    for min_interval, in_flight in (("0s", 2), ("1m", 1)):
+        target.hits.clear()
+        target.release.clear()
+        running = serve_exporter(simple_config(target.url, path="/hang", interval="1m", timeout="20s",
+                                               min_interval=min_interval))  # fmt: skip
+        bodies: list[str] = []
+
+        def scrape(url: str = running.url, into: list[str] = bodies) -> None:
+            into.append(requests.get(f"{url}/probe", params=params, timeout=30).text)
+
+        callers = [threading.Thread(target=scrape) for _ in range(2)]
+        for caller in callers:
+            caller.start()
+        wait_until(lambda: target.hits.get("/hang", 0) >= 1, 10, "the first probe at the target")
+        if in_flight == 2:
+            wait_until(lambda: target.hits.get("/hang", 0) == 2, 10, "both probes at the target at once")
+        else:
+            time.sleep(0.5)  # give a wrongly unserialised second probe the time to arrive
+            assert target.hits.get("/hang", 0) == 1
+        target.release.set()
+        for caller in callers:
+            caller.join(30)
+        assert len(bodies) == 2
+        if in_flight == 1:
+            assert sorted(metric(body, "probe_workflow_cached") for body in bodies) == [0.0, 1.0]
