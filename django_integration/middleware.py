@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
@@ -72,8 +72,7 @@ class RequestMonitoringMiddleware:
         state = self._begin(request)
         token = correlation.bind(state)
         try:
-            response = self.get_response(request)
-            assert isinstance(response, HttpResponseBase)
+            response = cast(HttpResponseBase, self.get_response(request))
             self._finish(request, response, state)
             return response
         finally:

@@ -367,6 +367,21 @@ class Board:
         self.builder.with_variable(self.variable(name, label, query, description))
         return self
 
+    def with_workflow_variables(self) -> Board:
+        """The ``workflow`` and ``target`` variables, from the exporter's own series."""
+        self.with_variable(
+            "workflow",
+            "Workflow",
+            f"label_values(workflow_runs_total{{{JOB}, {INSTANCE}}}, workflow)",
+            "Workflows from the exporter's config.",
+        )
+        return self.with_variable(
+            "target",
+            "Target",
+            f'label_values(workflow_runs_total{{{JOB}, {INSTANCE}, workflow=~"$workflow"}}, target)',
+            "Targets the workflows run against.",
+        )
+
     def row(self, title: str) -> Board:
         self.builder.with_row(dash.Row(title).id(self.next_id))
         self.next_id += 1
@@ -397,18 +412,7 @@ def overview() -> model.Dashboard:
         "Start here; click a journey to open it in Workflow detail.",
         "up",
     )
-    board.with_variable(
-        "workflow",
-        "Workflow",
-        f"label_values(workflow_runs_total{{{JOB}, {INSTANCE}}}, workflow)",
-        "Workflows from the exporter's config.",
-    )
-    board.with_variable(
-        "target",
-        "Target",
-        f'label_values(workflow_runs_total{{{JOB}, {INSTANCE}, workflow=~"$workflow"}}, target)',
-        "Targets the workflows run against.",
-    )
+    board.with_workflow_variables()
     board.row("Journeys: is every workflow passing?")
     board.add(
         single(
@@ -556,18 +560,7 @@ def detail() -> model.Dashboard:
         "app or the database, why steps fail, and each run's correlation ID.",
         "workflow_runs_total",
     )
-    board.with_variable(
-        "workflow",
-        "Workflow",
-        f"label_values(workflow_runs_total{{{JOB}, {INSTANCE}}}, workflow)",
-        "Workflows from the exporter's config.",
-    )
-    board.with_variable(
-        "target",
-        "Target",
-        f'label_values(workflow_runs_total{{{JOB}, {INSTANCE}, workflow=~"$workflow"}}, target)',
-        "Targets the workflows run against.",
-    )
+    board.with_workflow_variables()
     board.with_variable(
         "step",
         "Step",

@@ -50,6 +50,7 @@ from ..openapi import FETCH_TIMEOUT_SECONDS
 from ..redact import redact_headers, redact_text
 from ..result import AssertionResult, Exchange, StepFailure, StepResult
 from ..server_timing import parse_server_timing
+from ..templating import render
 from ._base import RunContext, check_budget, fail_on_first_failed_check
 
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
@@ -477,8 +478,6 @@ def _json_equal(actual: Any, expected: Any) -> bool:
 
 def _render_regex(pattern: str, context: RunContext) -> str:
     """A regex with ``${variables}`` inserted literally (a value's ``.`` or ``(`` must not become syntax)."""
-    from ..templating import render
-
     escaped = {name: re.escape(str(value)) for name, value in context.variables.items()}
     return str(render(pattern, escaped))
 

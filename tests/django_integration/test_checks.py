@@ -174,20 +174,21 @@ def test_no_settings_at_all(settings: Settings) -> None:
     assert check_settings() == []
 
 
-def test_manage_py_check_fails_on_wrong_order(tmp_path: Path) -> None:
+def manage_py_check(settings_module: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m demo_shop check`` under the given settings module, as a deployment would run it."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.django_integration.wrong_order_settings",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "demo_shop", "check"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return subprocess.run(
+        [sys.executable, "-m", "demo_shop", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
         timeout=120,
-    )
+    )  # fmt: skip
+
+
+def test_manage_py_check_fails_on_wrong_order(tmp_path: Path) -> None:
+    result = manage_py_check("tests.django_integration.wrong_order_settings", tmp_path)
     assert result.returncode != 0, result.stdout
     expected = too_late(
         "demo_shop.faults.CorsWildcardFaultMiddleware", "corsheaders.middleware.CorsMiddleware", SESSION
@@ -198,19 +199,7 @@ def test_manage_py_check_fails_on_wrong_order(tmp_path: Path) -> None:
 
 
 def test_manage_py_check_passes_with_the_demo_settings(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "demo_shop.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "demo_shop", "check"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage_py_check("demo_shop.settings", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "django_integration" not in result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
