@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from synthetic.marker import verify_marker
-
 from .conf import app_settings
+from .marker import verify_marker
 
 
 def is_synthetic(value: str | None, correlation_id: str) -> bool:

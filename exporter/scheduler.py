@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from synthetic.config import Target, Workflow
+from synthetic.model import Target, Workflow
 
 logger = logging.getLogger("exporter.scheduler")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,94 +18,25 @@ import yaml
 
 from .durations import parse_duration
 from .errors import ConfigError, Problems
+from .model import (
+    DEFAULT_IMPLICIT_STATUSES,
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    CircuitBreakerConfig,
+    Config,
+    Step,
+    Target,
+    TLSConfig,
+    Workflow,
+)
+from .steps import STEP_KINDS, StepKind
 from .templating import references
 
 __all__ = ["Config", "ConfigError", "Step", "TLSConfig", "Target", "Workflow", "load_config", "parse_config"]
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,62}")
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-DEFAULT_INTERVAL = 60.0
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
-DEFAULT_IMPLICIT_STATUSES = frozenset({401, 403, 429})
-
-
-@dataclass(frozen=True)
-class TLSConfig:
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    insecure_skip_verify: bool = False
-
-
-@dataclass(frozen=True)
-class CircuitBreakerConfig:
-    failures: int = 5
-    cooldown: float = 60.0
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    base_url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    tls: TLSConfig = field(default_factory=TLSConfig)
-    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
-    openapi: str | None = None
-    database: str | None = field(default=None, repr=False)
-    synthetic_secret: str | None = field(default=None, repr=False)
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
-    implicit_statuses: frozenset[int] = DEFAULT_IMPLICIT_STATUSES
-
-    def variables(self) -> dict[str, Any]:
-        """The built-in variables this target gives a run."""
-        values: dict[str, Any] = {"target.name": self.name, "target.base_url": self.base_url}
-        for credential, fields in self.credentials.items():
-            for key, value in fields.items():
-                values[f"credentials.{credential}.{key}"] = value
-        return values
-
-    def secrets(self) -> list[str]:
-        """Values that must never be shown on pages, in debug output or logs."""
-        found = [value for fields in self.credentials.values() for key, value in fields.items() if key != "username"]
-        found += [s for s in (self.synthetic_secret, self.database) if s]
-        return [s for s in found if len(s) >= 4]
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    kind: str
-    spec: Any  # the kind's own parsed spec (see synthetic.steps)
-    expect: Mapping[str, Any] = field(default_factory=dict)
-    extract: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    always_run: bool = False
-    retries: int = 0
-    max_duration: float | None = None
-
-
-@dataclass(frozen=True)
-class Workflow:
-    name: str
-    targets: tuple[str, ...]
-    steps: tuple[Step, ...]
-    interval: float = DEFAULT_INTERVAL
-    timeout: float = DEFAULT_TIMEOUT
-    min_interval: float = 0.0
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Config:
-    path: str
-    targets: Mapping[str, Target]
-    workflows: Mapping[str, Workflow]
-
-    def pairs(self) -> list[tuple[Workflow, Target]]:
-        """Every (workflow, target) pair to run, in a stable order."""
-        return [(w, self.targets[t]) for w in self.workflows.values() for t in w.targets]
 
 
 def load_config(path: str | Path) -> Config:
@@ -375,8 +305,6 @@ class _Reader:
         }
 
     def workflow(self, name: str, raw: Any, targets: Mapping[str, Target]) -> Workflow | None:
-        from .steps import STEP_KINDS
-
         where = f"workflow {name!r}"
         if not NAME.fullmatch(name):
             self.problems.add(where, "names are lower-case letters, digits, '-' and '_' (they become label values)")
@@ -458,7 +386,7 @@ class _Reader:
         )
 
     def step(
-        self, index: int, raw: Any, workflow_where: str, targets: list[Target], kinds: Mapping[str, Any]
+        self, index: int, raw: Any, workflow_where: str, targets: list[Target], kinds: Mapping[str, StepKind]
     ) -> Step | None:
         if not isinstance(raw, Mapping):
             self.problems.add(f"{workflow_where}, step {index + 1}", "expected a mapping")

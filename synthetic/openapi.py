@@ -15,9 +15,10 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 
-from .config import Target
+from django_integration.marker import sign_marker
+
 from .ids import new_id
-from .marker import sign_marker
+from .model import Target
 
 DOCUMENT_TTL_SECONDS = 300.0
 FETCH_TIMEOUT_SECONDS = 10.0

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import requests
 
-from .config import Target, Workflow
 from .ids import new_id
+from .model import Target, Workflow
 from .openapi import OpenAPIDocuments
 from .result import RunResult, StepFailure, StepResult
 from .steps import STEP_KINDS, RunContext

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 
-from ..config import Step, Target, Workflow
 from ..errors import Problems
+from ..model import Step, Target, Workflow
 from ..result import AssertionResult, StepFailure, StepResult
 from ..templating import render
 

@@ -42,10 +42,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from requests.structures import CaseInsensitiveDict
 
-from ..config import Step, Target
+from django_integration.marker import sign_marker
+
 from ..errors import Problems
 from ..ids import traceparent_for
-from ..marker import sign_marker
+from ..model import Step, Target
 from ..openapi import FETCH_TIMEOUT_SECONDS
 from ..redact import redact_headers, redact_text
 from ..result import AssertionResult, Exchange, StepFailure, StepResult

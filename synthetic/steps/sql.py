@@ -28,8 +28,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..config import Step, Target
 from ..errors import Problems
+from ..model import Step, Target
 from ..result import AssertionResult, Exchange, StepFailure, StepResult
 from ._base import RunContext, check_budget, fail_on_first_failed_check
 

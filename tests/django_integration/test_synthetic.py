@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import Client
 
-from synthetic.marker import sign_marker, verify_marker
+from django_integration.marker import sign_marker, verify_marker
 from tests.django_integration.conftest import LogLines, sample
 
 pytestmark = [pytest.mark.urls("tests.django_integration.views"), pytest.mark.django_db]

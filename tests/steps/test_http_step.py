@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from django_integration.correlation import trace_id_from_traceparent
+from django_integration.marker import verify_marker
 from synthetic.config import ConfigError
-from synthetic.marker import verify_marker
 from synthetic.redact import REDACTED
 from tests.steps.conftest import TLSStub
 from tests.steps.stub import (
