@@ -5,6 +5,7 @@ Prometheus, and the provisioning files give Grafana the datasource uid the dashb
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import re
 import shutil
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from grafana import generate
+from grafana.boards import DASHBOARDS
 from grafana.queries import dashboards, panel_queries, panels, raw_queries, substitute
 from tests.conftest import REPO_ROOT
 from tests.harness import Prometheus, start_prometheus
@@ -25,6 +28,8 @@ from tests.harness import Prometheus, start_prometheus
 GRAFANA = REPO_ROOT / "grafana"
 DASHBOARDS_DIR = GRAFANA / "dashboards"
 GENERATOR = GRAFANA / "generate.py"
+BOARDS_DIR = GRAFANA / "boards"  # one module per dashboard
+MAX_MODULE_LINES = 400
 LINT_FILE = GRAFANA / ".lint"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
 DASHBOARD_PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "dashboards.yml"
@@ -90,6 +95,34 @@ def test_committed_json_is_canonical() -> None:
     for path in DASHBOARDS_DIR.glob("*.json"):
         text = path.read_text(encoding="utf-8")
         assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n", path.name
+
+
+def test_every_dashboard_module_is_registered_once() -> None:
+    """One module per dashboard in grafana/boards/ (``UID`` and ``build()``), each registered once in the
+    mapping the generator writes: a module left out of it, or registered twice, fails here."""
+    modules = [
+        importlib.import_module(f"grafana.boards.{path.stem}")
+        for path in sorted(BOARDS_DIR.glob("*.py"))
+        if not path.name.startswith("_")
+    ]
+    assert generate.DASHBOARDS is DASHBOARDS, "generate.py must write the one registry in grafana.boards"
+    assert sorted(module.UID for module in modules) == sorted(UIDS), "one module per dashboard"
+    assert {module.UID: module.build for module in modules} == DASHBOARDS
+    for module in modules:
+        assert module.build.__module__ == module.__name__, f"{module.__name__} registers another module's build"
+        assert module.__doc__ and len(module.__doc__) > 80, f"{module.__name__}: say what the dashboard is for"
+        assert module.build().uid == module.UID
+    assert sorted(generate.rendered()) == sorted(f"{uid}.json" for uid in UIDS)
+
+
+def test_no_grafana_module_is_too_long() -> None:
+    """The generator stays split by dashboard: no module under grafana/ grows past MAX_MODULE_LINES."""
+    too_long = {
+        str(path.relative_to(REPO_ROOT)): count
+        for path in sorted(GRAFANA.rglob("*.py"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not too_long, f"split these modules (more than {MAX_MODULE_LINES} lines): {too_long}"
 
 
 # --- a small PromQL scanner for the lint rules ---------------------------------------------------------------
