@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
-import yaml
-
+from .documents import CONFIG_LIMITS, DocumentError, decode_utf8, load_yaml
 from .durations import parse_duration
-from .errors import ConfigError, Problems
+from .errors import ConfigError, Problems, did_you_mean
 from .model import (
     DEFAULT_IMPLICIT_STATUSES,
     DEFAULT_INTERVAL,
@@ -39,51 +39,106 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,62}")
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file; ConfigError lists every problem."""
+def load_config(path: str | Path, workflows: Collection[str] | None = None) -> Config:
+    """Read and validate a config file; ConfigError lists every problem.
+
+    ``workflows`` (``run`` gives the one it runs) validates only those workflows and what they use: a
+    target's ``database`` matters only to ``sql`` steps, and a credential only to the steps that use it, so an
+    unset ``${env:...}`` there is no problem for a workflow that never touches it.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
-    return parse_config(text, str(path), base_dir=path.parent)
+        data = read_bounded(path, CONFIG_LIMITS.max_bytes)
+    except (OSError, DocumentError) as error:
+        raise ConfigError([f"{path}: cannot read: {_os_error(error)}"]) from None
+    return parse_config(data, str(path), base_dir=path.parent, workflows=workflows)
 
 
-def parse_config(text: str, path: str = "<config>", base_dir: Path | None = None) -> Config:
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; DocumentError beyond, OSError as ``open`` raises.
+
+    A FIFO, a device (``/dev/zero``) or a directory is refused rather than read forever.
+    """
+    with path.open("rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise DocumentError("not a regular file")
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DocumentError(f"larger than {max_bytes} bytes")
+    return data
+
+
+def parse_config(
+    text: str | bytes,
+    path: str = "<config>",
+    base_dir: Path | None = None,
+    workflows: Collection[str] | None = None,
+) -> Config:
+    """Validate a config document; ConfigError lists every problem (``workflows`` as in ``load_config``)."""
     problems = Problems(path)
+    document_problems: list[str] = []
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
-        if context and context_mark and (not mark or context_mark.line != mark.line):
-            # the mistake is usually where the context starts (an unclosed bracket or quote), not where it is found
-            problem += f" ({context} that starts on line {context_mark.line + 1})"
-        problems.add(where, f"invalid YAML: {problem}")
+        raw = load_yaml(text, CONFIG_LIMITS, string_keys=True, problems=document_problems)
+    except DocumentError as error:
+        problems.add("", str(error))
         problems.raise_if_any()
+    for problem in document_problems:
+        problems.add("", problem)
     if not isinstance(raw, dict):
         problems.add("", "expected a mapping with 'targets' and 'workflows'")
         problems.raise_if_any()
     _unknown_keys(raw, {"targets", "workflows"}, "", problems)
-    reader = _Reader(problems, base_dir or Path("."))
+    reader = _Reader(problems, base_dir or Path("."), strict=workflows is None)
     targets = reader.targets(raw.get("targets"))
-    workflows = reader.workflows(raw.get("workflows"), targets)
+    workflows_raw = raw.get("workflows")
+    if workflows is not None and isinstance(workflows_raw, Mapping):
+        unknown = [name for name in workflows if name not in workflows_raw]
+        for name in unknown:
+            problems.add("", f"unknown workflow {name!r}{did_you_mean(name, map(str, workflows_raw))}")
+        workflows_raw = {name: spec for name, spec in workflows_raw.items() if name in workflows}
+    parsed = reader.workflows(workflows_raw, targets)
+    reader.settle_deferred()
     problems.raise_if_any()
-    return Config(path=path, targets=targets, workflows=workflows)
+    return Config(path=path, targets=targets, workflows=parsed)
+
+
+def _os_error(error: OSError | DocumentError) -> str:
+    return str(error.strerror or error) if isinstance(error, OSError) else str(error)
 
 
 def _unknown_keys(raw: Mapping[str, Any], allowed: set[str], where: str, problems: Problems) -> None:
     for key in raw:
         if key not in allowed:
-            problems.add(where, f"unknown field {key!r} (known: {', '.join(sorted(allowed))})")
+            hint = did_you_mean(str(key), allowed) or f" (known: {', '.join(sorted(allowed))})"
+            problems.add(where, f"unknown field {key!r}{hint}")
+
+
+MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 class _Reader:
-    def __init__(self, problems: Problems, base_dir: Path) -> None:
+    def __init__(self, problems: Problems, base_dir: Path, strict: bool = True) -> None:
         self.problems = problems
         self.base_dir = base_dir
+        self.strict = strict
+        # Problems of parts only some workflows use (a target's database, a credential): (target, part) -> them.
+        self._defer_to: tuple[str, str] | None = None
+        self._deferred: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._used: set[tuple[str, str]] = set()
+
+    def report(self, where: str, message: str) -> None:
+        """A problem; held back while reading a part that only the workflows using it need."""
+        if self.strict or self._defer_to is None:
+            self.problems.add(where, message)
+        else:
+            self._deferred.setdefault(self._defer_to, []).append((where, message))
+
+    def settle_deferred(self) -> None:
+        """Report the held-back problems of the parts a workflow uses."""
+        for part, found in self._deferred.items():
+            if part in self._used:
+                for where, message in found:
+                    self.problems.add(where, message)
 
     # --- small typed readers ------------------------------------------------------------------------------
 
@@ -98,7 +153,7 @@ class _Reader:
                     return value
                 if default is not None:  # as in the shell, ":-" also stands in for a variable set to ""
                     return default
-                self.problems.add(where, f"environment variable {name} is not set")
+                self.report(where, f"environment variable {name} is not set")
                 return ""
 
             return _ENV.sub(substitute, value)
@@ -113,24 +168,24 @@ class _Reader:
         inline, file_key = raw.get(key), f"{key}_file"
         from_file = raw.get(file_key)
         if inline is not None and from_file is not None:
-            self.problems.add(where, f"set {key} or {file_key}, not both")
+            self.report(where, f"set {key} or {file_key}, not both")
             return None
         if from_file is not None:
             if not isinstance(from_file, str):
-                self.problems.add(where, f"{file_key} must be a path")
+                self.report(where, f"{file_key} must be a path")
                 return None
             file_path = Path(self.env(from_file, where))
             if not file_path.is_absolute():
                 file_path = self.base_dir / file_path
             try:
-                return file_path.read_text(encoding="utf-8").strip()
-            except OSError as error:
-                self.problems.add(where, f"{file_key} {str(file_path)!r}: {error.strerror or error}")
+                return decode_utf8(read_bounded(file_path, MAX_SECRET_FILE_BYTES), "the file").strip()
+            except (OSError, DocumentError) as error:
+                self.report(where, f"{file_key} {str(file_path)!r}: {_os_error(error)}")
                 return None
         if inline is None:
             return None
-        if not isinstance(inline, (str, int)):
-            self.problems.add(where, f"{key} must be a string")
+        if not isinstance(inline, (str, int)) or isinstance(inline, bool):
+            self.report(where, f"{key} must be a string, got {_kind(inline)}")
             return None
         return str(self.env(str(inline), f"{where}.{key}"))
 
@@ -173,7 +228,8 @@ class _Reader:
         result = {}
         for key, value in raw.items():
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                self.problems.add(where, f"{key}: expected a string, got {value!r}")
+                # never the value itself: header values are often credentials
+                self.problems.add(where, f"{key}: expected a string, got {_kind(value)}")
                 continue
             result[str(key)] = str(value)
         return result
@@ -206,7 +262,7 @@ class _Reader:
             or not urlsplit(base_url).netloc
         ):
             if len(self.problems.found) == reported:  # an unset ${env:...} is already reported
-                self.problems.add(where, f"base_url must be an http:// or https:// URL, got {base_url!r}")
+                self.problems.add(where, f"base_url must be an http:// or https:// URL, got {_show_url(base_url)}")
             base_url = "http://invalid"
         tls_raw = raw.get("tls") or {}
         tls = TLSConfig()
@@ -233,7 +289,11 @@ class _Reader:
                     continue
                 fields = {"username", "password", "token"}
                 _unknown_keys(cred, fields | {f"{f}_file" for f in fields}, cwhere, self.problems)
-                values = {f: v for f in fields if (v := self.secret(cred, f, cwhere)) is not None}
+                self._defer_to = (name, f"credentials.{cred_name}")
+                try:
+                    values = {f: v for f in fields if (v := self.secret(cred, f, cwhere)) is not None}
+                finally:
+                    self._defer_to = None
                 credentials[str(cred_name)] = values
         database = None
         db_raw = raw.get("database")
@@ -242,13 +302,14 @@ class _Reader:
                 self.problems.add(f"{where}.database", "expected a mapping with dsn or dsn_file")
             else:
                 _unknown_keys(db_raw, {"dsn", "dsn_file"}, f"{where}.database", self.problems)
-                database = self.secret(db_raw, "dsn", f"{where}.database")
-                scheme = urlsplit(database).scheme if database else ""
-                if database and scheme not in ("mysql", "mariadb", "sqlite"):
-                    got = f"{scheme}://" if scheme else "no scheme"
-                    self.problems.add(
-                        f"{where}.database", f"dsn must start with mysql://, mariadb:// or sqlite:///, got {got}"
-                    )
+                self._defer_to = (name, "database")
+                try:
+                    database = self.secret(db_raw, "dsn", f"{where}.database")
+                    if database:
+                        for problem in dsn_problems(database, self.base_dir):
+                            self.report(f"{where}.database", problem)
+                finally:
+                    self._defer_to = None
         breaker_raw = raw.get("circuit_breaker") or {}
         breaker = CircuitBreakerConfig()
         if not isinstance(breaker_raw, Mapping):
@@ -356,6 +417,7 @@ class _Reader:
                     "${env:...} is expanded in targets only; put the value in the target "
                     "(e.g. credentials) and use ${credentials.NAME.FIELD} or ${target.*} here",
                 )
+            self._note_used(step, step_raw, target_names)
             for variable in sorted(set(references(step_raw))):
                 if variable in defined:
                     continue
@@ -384,6 +446,12 @@ class _Reader:
             min_interval=min_interval,
             description=str(raw.get("description", "")),
         )
+
+    def _note_used(self, step: Step, step_raw: Mapping[str, Any], target_names: list[str]) -> None:
+        """Which held-back parts of its targets a step needs: the database (sql), credentials it names."""
+        parts = {"database"} if step.kind == "sql" else set()
+        parts |= {".".join(v.split(".")[:2]) for v in references(step_raw) if v.startswith("credentials.")}
+        self._used |= {(target, part) for target in target_names for part in parts}
 
     def step(
         self, index: int, raw: Any, workflow_where: str, targets: list[Target], kinds: Mapping[str, StepKind]
@@ -448,6 +516,62 @@ class _Reader:
             retries=retries,
             max_duration=max_duration,
         )
+
+
+DSN_HINT = "percent-encode special characters of the user and password (# as %23, ? as %3F, @ as %40, / as %2F)"
+
+
+def dsn_problems(dsn: str, base_dir: Path = Path(".")) -> list[str]:
+    """What is wrong with a database DSN, never quoting it (it holds a password); ``[]`` when usable.
+
+    ``mysql://user:password@host[:port]/database`` (or ``mariadb://``), ``sqlite:///relative/path`` or
+    ``sqlite:////absolute/path``; nothing in the query or fragment, an integer port.
+    """
+    try:
+        parts: SplitResult = urlsplit(dsn)
+    except ValueError as error:  # an unbalanced [ in the host, say
+        return [f"dsn is not a URL ({error}); {DSN_HINT}"]
+    if parts.scheme not in ("mysql", "mariadb", "sqlite"):
+        got = f"{parts.scheme}://" if parts.scheme else "no scheme"
+        return [f"dsn must start with mysql://, mariadb:// or sqlite:///, got {got}"]
+    found = []
+    if parts.query or parts.fragment or "#" in dsn:
+        found.append(f"dsn has a '?' or '#' part, which is usually a password character; {DSN_HINT}")
+    if parts.scheme == "sqlite":
+        if parts.netloc:
+            found.append("a sqlite dsn has no host: sqlite:///relative/path or sqlite:////absolute/path")
+        path = Path(unquote(parts.path)[1:])
+        if not str(path) or str(path) == ".":
+            found.append("a sqlite dsn needs a file path: sqlite:///relative/path or sqlite:////absolute/path")
+        return found
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        found.append(f"dsn port is not a number; {DSN_HINT}")
+    if not parts.hostname:
+        found.append(f"dsn has no host; {DSN_HINT}")
+    database = parts.path.lstrip("/")
+    if not database or "/" in database:
+        found.append(f"dsn must name one database after the host (…@host:3306/shop); {DSN_HINT}")
+    return found
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for problems that must not quote it."""
+    if value is None:
+        return "nothing (null)"
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+def _show_url(value: Any) -> str:
+    """A URL for a problem message: userinfo and query values masked, long values cut."""
+    if not isinstance(value, str):
+        return _kind(value)
+    text = re.sub(r"(?<=://)[^/@\s]*@", "[REDACTED]@", value)
+    text = re.sub(r"(?<=[?&])([^=&#]*)=[^&#]*", r"\1=[REDACTED]", text)
+    return repr(text if len(text) <= 200 else text[:199] + "…")
 
 
 def _builtin_variables(targets: list[Target]) -> set[str]:

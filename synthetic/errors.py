@@ -1,11 +1,13 @@
 """Config errors: every problem in a file at once, each naming the file and where in it.
 
 * ConfigError(ValueError)     the file cannot be used; ``.problems`` lists every reason
+* did_you_mean(word, known)   the closest known name, for "unknown ..." problems
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -35,3 +37,9 @@ def _one_line(message: str) -> str:
     """One problem, one line: a multi-line message (JMESPath draws its expression and a '^' under it) is joined."""
     lines = (line.strip() for line in message.splitlines())
     return " ".join(line for line in lines if line.strip("^ "))
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, or ``""`` when nothing is close (difflib's ratio)."""
+    close = difflib.get_close_matches(word, sorted(set(known)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
