@@ -104,8 +104,9 @@ class ExporterApp:
     def reload(self, method: str, environ: WSGIEnvironment) -> Response:
         if method != "POST":
             return _text("405 Method Not Allowed", "use POST to reload\n")
-        ok, message = self.exporter.reload()
-        return _text("200 OK" if ok else "500 Internal Server Error", message + "\n")
+        result = self.exporter.reload()
+        status = "200 OK" if result.ok else "500 Internal Server Error" if result.internal else "400 Bad Request"
+        return _text(status, result.message + "\n")
 
     def index(self, method: str, environ: WSGIEnvironment) -> Response:
         return "200 OK", [("Content-Type", "text/html; charset=utf-8")], render_index(self.exporter).encode()

@@ -75,13 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
     logging.config.dictConfig(logging_config(level=level, layer="probe", stream="stderr" if interactive else "stdout"))
     if args.config_check:
-        return _check(args.config_file)
+        return check_config(args.config_file)
     if args.command == "run":
         return _run_once(args)
     return _serve(args)
 
 
-def _check(path: str) -> int:
+def check_config(path: str) -> int:
+    """``--config.check``: every problem of the file on stderr; 0 when valid, 1 when not."""
     try:
         config = load_config(path)
     except ConfigError as error:

@@ -30,6 +30,21 @@ from .sharding import Shard
 logger = logging.getLogger("exporter")
 
 
+@dataclass(frozen=True)
+class ReloadResult:
+    """A reload's outcome: ``problems`` lists what is wrong with the file; ``internal`` marks a bug of ours."""
+
+    ok: bool
+    problems: list[str]
+    internal: bool = False
+
+    @property
+    def message(self) -> str:
+        if self.ok:
+            return "config reloaded"
+        return "config not reloaded; keeping the previous one:\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
 @dataclass
 class CachedProbe:
     run: RunResult
@@ -53,6 +68,7 @@ class Exporter:
         self.openapi = OpenAPIDocuments()
         self._clock = clock
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._probe_cache: dict[tuple[str, str], CachedProbe] = {}
         self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -81,19 +97,32 @@ class Exporter:
         self.metrics.configure(config, [(w.name, t.name) for w, t in pairs])
         self.scheduler.set_pairs(pairs)
 
-    def reload(self) -> tuple[bool, str]:
-        """Load the config file again; keep the running config if the new one is invalid."""
-        try:
-            config = load_config(self.config_path)
-        except ConfigError as error:
-            self.metrics.reload_success.set(0)
-            logger.error("config reload failed; keeping the previous config:\n%s", error)
-            return False, str(error)
-        self._apply(config)
-        self.metrics.reload_success.set(1)
-        self.metrics.reload_timestamp.set(time.time())
+    def reload(self) -> ReloadResult:
+        """Load the config file again; keep the running config if the new one is invalid. Never raises.
+
+        The outcome reaches ``workflow_exporter_config_last_reload_successful`` (0 on any failure), the JSON
+        log (``problems``: the list) and the caller (``POST /-/reload`` answers 400 with the problems).
+        """
+        with self._reload_lock:  # a SIGHUP storm reloads one at a time
+            try:
+                config = load_config(self.config_path)
+            except ConfigError as error:
+                self.metrics.reload_success.set(0)
+                logger.error(
+                    "config reload failed; keeping the previous config: %d problem(s)",
+                    len(error.problems),
+                    extra={"problems": error.problems, "config_file": str(self.config_path)},
+                )
+                return ReloadResult(False, error.problems)
+            except Exception as error:  # a bug of ours; the service keeps its config and says so
+                self.metrics.reload_success.set(0)
+                logger.exception("config reload crashed; keeping the previous config")
+                return ReloadResult(False, [f"internal error: {type(error).__name__}"], internal=True)
+            self._apply(config)
+            self.metrics.reload_success.set(1)
+            self.metrics.reload_timestamp.set(time.time())
         logger.info("config reloaded: %d workflows, %d targets", len(config.workflows), len(config.targets))
-        return True, "config reloaded"
+        return ReloadResult(True, [])
 
     def start(self) -> None:
         self.scheduler.start()
@@ -119,7 +148,7 @@ class Exporter:
             finally:
                 self.metrics.in_progress.dec()
             breaker.record(run.reason if not run.success else None)
-        self.metrics.circuit_open.labels(target.name).set(1 if breaker.is_open else 0)
+        self.metrics.set_circuit_open(target.name, breaker.is_open)
         self.history.add(run)
         return run
 
@@ -129,7 +158,7 @@ class Exporter:
         return run
 
     def _skipped(self, workflow: Workflow, target: Target) -> None:
-        self.metrics.skipped.labels(workflow.name, target.name, "overlap").inc()
+        self.metrics.count_skipped(workflow.name, target.name, "overlap")
         logger.warning("skipped a run of %s on %s: the previous run is still going", workflow.name, target.name)
 
     def probe(self, workflow: Workflow, target: Target, timeout: float) -> RunResult:

@@ -49,7 +49,7 @@ def load_config(path: str | Path, workflows: Collection[str] | None = None) -> C
     path = Path(path)
     try:
         data = read_bounded(path, CONFIG_LIMITS.max_bytes)
-    except (OSError, DocumentError) as error:
+    except (OSError, ValueError) as error:  # DocumentError is a ValueError; so is a NUL in the path
         raise ConfigError([f"{path}: cannot read: {_os_error(error)}"]) from None
     return parse_config(data, str(path), base_dir=path.parent, workflows=workflows)
 
@@ -64,7 +64,7 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
             raise DocumentError("not a regular file")
         data = file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise DocumentError(f"larger than {max_bytes} bytes")
+        raise DocumentError(f"larger than the limit of {max_bytes} bytes")
     return data
 
 
@@ -102,7 +102,7 @@ def parse_config(
     return Config(path=path, targets=targets, workflows=parsed)
 
 
-def _os_error(error: OSError | DocumentError) -> str:
+def _os_error(error: OSError | ValueError) -> str:
     return str(error.strerror or error) if isinstance(error, OSError) else str(error)
 
 
@@ -179,7 +179,7 @@ class _Reader:
                 file_path = self.base_dir / file_path
             try:
                 return decode_utf8(read_bounded(file_path, MAX_SECRET_FILE_BYTES), "the file").strip()
-            except (OSError, DocumentError) as error:
+            except (OSError, ValueError) as error:  # DocumentError is a ValueError; so is a NUL in the path
                 self.report(where, f"{file_key} {str(file_path)!r}: {_os_error(error)}")
                 return None
         if inline is None:
@@ -349,8 +349,11 @@ class _Reader:
         path = Path(self.env(str(value), where))
         if not path.is_absolute():
             path = self.base_dir / path
-        if not path.exists():
-            self.problems.add(where, f"file {str(path)!r} does not exist")
+        try:
+            if not path.is_file():
+                self.problems.add(where, f"file {str(path)!r} does not exist or is not a file")
+        except (OSError, ValueError) as error:  # a NUL in the path, a path too long
+            self.problems.add(where, f"file {str(path)!r}: {_os_error(error)}")
         return str(path)
 
     # --- workflows ----------------------------------------------------------------------------------------
@@ -383,7 +386,8 @@ class _Reader:
                 self.problems.add(where, f"targets must list target names, got {target_name!r}")
             elif target_name not in targets:
                 known = ", ".join(sorted(targets)) or "none"
-                self.problems.add(where, f"unknown target {target_name!r} (known: {known})")
+                hint = did_you_mean(target_name, targets) or f" (known: {known})"
+                self.problems.add(where, f"unknown target {target_name!r}{hint}")
         target_names = [t for t in target_names if isinstance(t, str)]
         interval = self.duration(raw, "interval", where, DEFAULT_INTERVAL, positive=True) or DEFAULT_INTERVAL
         timeout = self.duration(raw, "timeout", where, DEFAULT_TIMEOUT, positive=True) or DEFAULT_TIMEOUT
@@ -478,7 +482,8 @@ class _Reader:
                     known = f"{', '.join(sorted(common))}, and one step kind: {known_kinds}"
                     self.problems.add(where, f"unknown field {key!r} (known: {known})")
                 else:
-                    self.problems.add(where, f"unknown step kind {key!r} (known: {known_kinds})")
+                    hint = did_you_mean(str(key), [*kinds, *common]) or f" (known: {known_kinds})"
+                    self.problems.add(where, f"unknown step kind {key!r}{hint}")
             if len(valid) != 1 and (valid or len(kind_keys) == 0):
                 got = " and ".join(map(str, valid)) or "none"
                 self.problems.add(where, f"needs exactly one step kind ({known_kinds}), got {got}")

@@ -87,7 +87,10 @@ def load_yaml(
     caller can report them with its own; without it the first one raises.
     """
     text = _text(data, limits)
-    loader = _BoundedLoader(text, limits, string_keys, problems)
+    try:
+        loader = _BoundedLoader(text, limits, string_keys, problems)
+    except yaml.YAMLError as error:  # the reader refuses control characters at once
+        raise DocumentError(_describe_yaml_error(error)) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -198,6 +201,8 @@ class _BoundedLoader(yaml.SafeLoader):
                     continue
                 key = self.construct_object(key_node, deep=True)
                 line = key_node.start_mark.line + 1
+                if isinstance(key, list | dict):
+                    raise DocumentError(f"line {line}: a key cannot be a mapping or a list")
                 if self._string_keys and not isinstance(key, str):
                     self._problem(f"line {line}: key {key!r} is {_a(key)}; keys must be strings (quote it: '{key}')")
                     key = str(key)

@@ -67,7 +67,7 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(serve_exporter,
     assert sample("workflow_exporter_config_last_reload_successful") == 1
     running.config_path.write_text("workflows: [this is not valid")
     response = requests.post(f"{running.url}/-/reload", timeout=5)
-    assert response.status_code == 500 and "invalid YAML" in response.text
+    assert response.status_code == 400 and "invalid YAML" in response.text
     assert sample("workflow_exporter_config_last_reload_successful") == 0
     ok = requests.get(f"{running.url}/probe", params={"target": "local", "workflow": "probe-ok"}, timeout=10)
     assert "probe_success 1.0" in ok.text  # still the old config

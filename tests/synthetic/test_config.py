@@ -51,7 +51,9 @@ INVALID: dict[str, list[str]] = {
         "implicit_statuses, max_response_bytes, openapi, synthetic_secret, synthetic_secret_file, tls)"
     ],
     "target-name-upper-case": [f"target 'Shop': names are {NAME_RULE} (they become label values)"],
-    "tls-ca-file-missing": [f"target 'shop'.tls.ca_file: file '{TESTDATA / 'no-such-ca.pem'}' does not exist"],
+    "tls-ca-file-missing": [
+        f"target 'shop'.tls.ca_file: file '{TESTDATA / 'no-such-ca.pem'}' does not exist or is not a file"
+    ],
     "circuit-breaker-not-mapping": ["target 'shop'.circuit_breaker: expected a mapping with failures and cooldown"],
     "password-and-password-file": ["target 'shop'.credentials.probe: set password or password_file, not both"],
     "password-file-missing": [
