@@ -22,7 +22,7 @@ from synthetic.result import RunResult, StepResult
 from synthetic.runner import run_workflow
 
 from .circuit import CircuitBreaker
-from .history import RunHistory
+from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, RunHistory
 from .metrics import WorkflowMetrics
 from .scheduler import Scheduler
 from .sharding import Shard
@@ -58,13 +58,14 @@ class Exporter:
         registry: CollectorRegistry,
         shard: Shard | None = None,
         max_concurrency: int = 8,
-        history_limit: int = 200,
+        history_limit: int = DEFAULT_LIMIT,
+        history_max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config_path = Path(config_path)
         self.shard = shard or Shard()
         self.metrics = WorkflowMetrics(registry)
-        self.history = RunHistory(history_limit)
+        self.history = RunHistory(history_limit, history_max_bytes)
         self.openapi = OpenAPIDocuments()
         self._clock = clock
         self._lock = threading.Lock()
