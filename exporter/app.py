@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -23,6 +24,9 @@ from .service import Exporter
 logger = logging.getLogger("exporter.http")
 
 DEFAULT_PROBE_TIMEOUT = 120.0
+# /probe requests served at once (--probe.max-concurrency); each holds a worker thread for up to its scrape
+# timeout, and one beyond the bound is answered 503 at once instead of queueing behind them.
+DEFAULT_PROBE_MAX_CONCURRENCY = 32
 
 Response = tuple[str, list[tuple[str, str]], bytes]
 
@@ -41,9 +45,23 @@ def probe_timeout(header: str | None, offset: float, workflow_timeout: float) ->
 
 
 class ExporterApp:
-    def __init__(self, exporter: Exporter, registry: CollectorRegistry, timeout_offset: float = 0.5) -> None:
+    """The WSGI app. ``max_probes_in_flight`` bounds concurrent ``/probe`` runs (``--probe.max-concurrency``,
+    default ``DEFAULT_PROBE_MAX_CONCURRENCY``); ValueError below 1."""
+
+    def __init__(
+        self,
+        exporter: Exporter,
+        registry: CollectorRegistry,
+        timeout_offset: float = 0.5,
+        max_probes_in_flight: int = DEFAULT_PROBE_MAX_CONCURRENCY,
+    ) -> None:
+        if max_probes_in_flight < 1:
+            raise ValueError(f"max_probes_in_flight must be at least 1, not {max_probes_in_flight}")
         self.exporter = exporter
         self.timeout_offset = timeout_offset
+        self.max_probes_in_flight = max_probes_in_flight
+        self._probe_slots = threading.BoundedSemaphore(max_probes_in_flight)
+        exporter.metrics.probe_requests.labels("refused")  # the series exists from the start, for rate()
         self._metrics_app = make_wsgi_app(registry)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -93,9 +111,16 @@ class ExporterApp:
         if problems or workflow is None:
             self.exporter.metrics.probe_requests.labels("bad_request").inc()
             return _text("400 Bad Request", "\n".join(problems) + "\n")
-        timeout = probe_timeout(environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"), self.timeout_offset,
-                                workflow.timeout)  # fmt: skip
-        run = self.exporter.probe(workflow, config.targets[target_name], timeout)
+        if not self._probe_slots.acquire(blocking=False):
+            self.exporter.metrics.probe_requests.labels("refused").inc()
+            return _text("503 Service Unavailable", f"{self.max_probes_in_flight} probes already in flight; raise "
+                         "--probe.max-concurrency or lower the scrape rate\n")  # fmt: skip
+        try:
+            timeout = probe_timeout(environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"), self.timeout_offset,
+                                    workflow.timeout)  # fmt: skip
+            run = self.exporter.probe(workflow, config.targets[target_name], timeout)
+        finally:
+            self._probe_slots.release()
         exposition = generate_latest(probe_registry(run, timeout)).decode()
         if one("debug") == "true":
             return _text("200 OK", f"{render_waterfall(run)}\nMetrics that would have been returned:\n{exposition}")

@@ -11,22 +11,22 @@ import argparse
 import logging
 import logging.config
 import signal
-import socketserver
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from django_integration.log import logging_config
 from synthetic.config import ConfigError, load_config
+from synthetic.durations import parse_duration
 from synthetic.runner import run_workflow
 from synthetic.waterfall import render_waterfall
 
 from . import __version__
-from .app import ExporterApp
+from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
+from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads_for
 from .service import Exporter
 from .sharding import Shard
 
@@ -34,14 +34,25 @@ DEFAULT_LISTEN = "127.0.0.1:9716"
 logger = logging.getLogger("exporter")
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # requests are not log lines of ours
-        pass
+def _seconds(text: str) -> float:
+    """A duration flag: ``10s``, ``2m``, ``500ms`` (Prometheus' notation) or bare seconds; must be above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = parse_duration(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 s, not {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config.check", dest="config_check", action="store_true",
                         help="validate the config, print every problem, exit 0 when valid and 1 when not")  # fmt: skip
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, help="host:port to serve on")
+    parser.add_argument("--web.max-connections", dest="web_max_connections", type=_positive_int, metavar="N",
+                        default=DEFAULT_MAX_CONNECTIONS, help="client connections served at once; more wait in the "
+                        "listen backlog until one closes (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--web.idle-timeout", dest="web_idle_timeout", type=_seconds, default="2m", metavar="DURATION",
+                        help="close a connection with no request in progress after this long; keep it above the "
+                        "scrape interval so scrapes reuse connections (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--web.read-timeout", dest="web_read_timeout", type=_seconds, default="10s", metavar="DURATION",
+                        help="disconnect a client that has not sent its whole request (headers and body) this long "
+                        "after its first byte (default: %(default)s)")  # fmt: skip
     parser.add_argument("--shard", default="0/1", help="run only this replica's share i/n of workflow x target pairs")
     parser.add_argument("--max-concurrency", type=int, default=8, help="scheduled runs at the same time")
+    parser.add_argument("--probe.max-concurrency", dest="probe_max_concurrency", type=_positive_int, metavar="N",
+                        default=DEFAULT_PROBE_MAX_CONCURRENCY, help="/probe runs at the same time; one more is "
+                        "answered 503 at once and counted (default: %(default)s)")  # fmt: skip
     parser.add_argument("--probe.timeout-offset", dest="timeout_offset", type=float, default=0.5,
                         help="seconds subtracted from Prometheus' scrape timeout for /probe runs")  # fmt: skip
     parser.add_argument("--history.limit", dest="history_limit", type=int, default=200, help="runs kept for pages")
@@ -121,7 +144,6 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    host, _, port = args.listen.rpartition(":")
     registry = CollectorRegistry()
     try:
         exporter = Exporter(args.config_file, registry, shard=shard, max_concurrency=args.max_concurrency,
@@ -129,25 +151,33 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"{args.config_file}: invalid:\n{error}", file=sys.stderr)
         return 1
-    app = ExporterApp(exporter, registry, timeout_offset=args.timeout_offset)
-    server = make_server(host or "127.0.0.1", int(port), app, server_class=_ThreadingServer,
-                         handler_class=_QuietHandler)  # fmt: skip
+    app = ExporterApp(exporter, registry, timeout_offset=args.timeout_offset,
+                      max_probes_in_flight=args.probe_max_concurrency)  # fmt: skip
+    settings = ServerSettings(max_connections=args.web_max_connections,
+                              threads=threads_for(args.probe_max_concurrency), idle_timeout=args.web_idle_timeout,
+                              read_timeout=args.web_read_timeout)  # fmt: skip
+    try:
+        server = HTTPServer(app, args.listen, settings, registry)
+    except (OSError, ValueError) as error:
+        print(f"cannot serve on {args.listen}: {error}", file=sys.stderr)
+        return 1
 
     def on_sighup(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=exporter.reload, name="reload", daemon=True).start()
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        # From a thread: the handler runs in the loop's own thread, which may hold the server's lock.
+        threading.Thread(target=server.stop, name="stop", daemon=True).start()
 
     signal.signal(signal.SIGHUP, on_sighup)
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     exporter.start()
-    logger.info("workflow-exporter %s listening on http://%s", __version__, args.listen,
-                extra={"workflows": len(exporter.config.workflows), "shard": args.shard})  # fmt: skip
+    logger.info("workflow-exporter %s listening on %s", __version__, server.url,
+                extra={"workflows": len(exporter.config.workflows), "shard": args.shard,
+                       "max_connections": settings.max_connections, "threads": settings.threads})  # fmt: skip
     try:
         server.serve_forever()
     finally:
         exporter.stop()
-        server.server_close()
     return 0

@@ -73,7 +73,7 @@ class WorkflowMetrics:
                                ["workflow", "target", "reason"], registry=registry)  # fmt: skip
         self.in_progress = Gauge("workflow_exporter_runs_in_progress", "Runs executing now.", registry=registry)
         self.probe_requests = Counter("workflow_exporter_probe_requests",
-                                      "/probe requests by outcome (ran, cached, bad_request).",
+                                      "/probe requests by outcome (ran, cached, bad_request, refused).",
                                       ["outcome"], registry=registry)  # fmt: skip
         self._known: set[tuple[str, str]] = set()
 

@@ -7,13 +7,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import make_server
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporter.app import ExporterApp
-from exporter.cli import _QuietHandler, _ThreadingServer
+from exporter.app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
+from exporter.server import HTTPServer, ServerSettings, threads_for
 from exporter.service import Exporter
 
 
@@ -23,31 +22,42 @@ class RunningExporter:
     registry: CollectorRegistry
     url: str
     config_path: Path
+    server: HTTPServer
 
 
 @pytest.fixture
 def serve_exporter(tmp_path: Path) -> Iterator[Callable[..., RunningExporter]]:
-    """Start an exporter for a config text; stopped at the end of the test."""
-    started: list[tuple[Exporter, Any]] = []
+    """Start an exporter for a config text, served by the CLI's server (exporter/server.py) on a free port;
+    stopped at the end of the test. ``probe_max_concurrency`` and ``server`` (a ``ServerSettings``) default to
+    the CLI's defaults; other keyword arguments go to ``Exporter``."""
+    started: list[tuple[Exporter, HTTPServer, threading.Thread]] = []
 
-    def start(config: str, schedule: bool = False, **kwargs: Any) -> RunningExporter:
+    def start(
+        config: str,
+        schedule: bool = False,
+        probe_max_concurrency: int = DEFAULT_PROBE_MAX_CONCURRENCY,
+        server: ServerSettings | None = None,
+        **kwargs: Any,
+    ) -> RunningExporter:
         path = tmp_path / f"config-{len(started)}.yml"
         path.write_text(config)
         registry = CollectorRegistry()
         exporter = Exporter(path, registry, **kwargs)
-        server = make_server("127.0.0.1", 0, ExporterApp(exporter, registry), server_class=_ThreadingServer,
-                             handler_class=_QuietHandler)  # fmt: skip
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        app = ExporterApp(exporter, registry, max_probes_in_flight=probe_max_concurrency)
+        settings = server or ServerSettings(threads=threads_for(probe_max_concurrency))
+        http = HTTPServer(app, "127.0.0.1:0", settings, registry)
+        thread = threading.Thread(target=http.serve_forever, name="exporter-http", daemon=True)
+        thread.start()
         if schedule:
             exporter.start()
-        started.append((exporter, server))
-        return RunningExporter(exporter, registry, f"http://127.0.0.1:{server.server_port}", path)
+        started.append((exporter, http, thread))
+        return RunningExporter(exporter, registry, http.url, path, http)
 
     yield start
-    for exporter, server in started:
+    for exporter, http, thread in started:
         exporter.stop()
-        server.shutdown()
-        server.server_close()
+        http.stop()
+        thread.join(10)
 
 
 def simple_config(base_url: str, path: str = "/ok", interval: str = "1s", timeout: str = "1s", **extra: str) -> str:

@@ -50,7 +50,10 @@ def serve_target() -> Iterator[Target]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server.request_queue_size = 1024  # socketserver's listen backlog of 5 drops connects under a burst of probes
+    server.server_bind()
+    server.server_activate()
     server.daemon_threads = True
     state["target"] = Target(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
