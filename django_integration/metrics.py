@@ -19,7 +19,7 @@ _EXEMPLAR_VALUE_MAX = 128 - len(EXEMPLAR_LABEL)
 # Where a failure of ours can happen (the `component` label of django_integration_internal_errors_total).
 INTERNAL_COMPONENTS = (
     "correlation_id", "route", "response_headers", "error_class", "metrics", "repeated_queries",
-    "request_log", "sql_comment", "sql_accounting",
+    "request_log", "sql_comment", "sql_accounting", "stream", "log_format",
 )  # fmt: skip
 DB_QUERY_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500)
 DB_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -3,6 +3,8 @@
 Per request it chooses the correlation ID, binds it (with route, method and DB accounting) in a contextvar
 that is reset in ``finally``, returns it as ``X-Request-ID``, records the ``django_*`` metrics with the ID as
 exemplar, writes one canonical JSON log line and, when enabled, ``Server-Timing``. Sync and async.
+A streamed response (``StreamingHttpResponse``, ``FileResponse``) is recorded when its body is done, with the
+context bound while the body runs (``_streaming``).
 Every step of ours is guarded: whatever fails in here, the application's response goes out unchanged.
 """
 
@@ -14,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
-from . import correlation
+from . import _streaming, correlation
 from ._failopen import guard, report
 from .conf import app_settings
 from .correlation import REQUEST_ID_HEADER, RequestState
@@ -125,6 +127,19 @@ class RequestMonitoringMiddleware:
                 self._server_timing(response, state, duration)
         except Exception as error:
             report("response_headers", error)
+        if response.streaming:
+            # The body runs after we return: the request is recorded when the server is done with it.
+            try:
+                _streaming.watch(self._record, request, cast(StreamingHttpResponse, response), state)
+                return
+            except Exception as error:
+                report("stream", error)
+        self._record(request, response.status_code, state, duration)
+
+    def _record(
+        self, request: HttpRequest, status: int, state: RequestState, duration: float, stream: str | None = None
+    ) -> None:
+        """Metrics, N+1 detection and the request's log line; ``stream`` is how a streamed body ended."""
         try:
             if state.route == UNMATCHED_ROUTE:
                 state.route = route_of(request)
@@ -132,12 +147,12 @@ class RequestMonitoringMiddleware:
             match = request.resolver_match
             if state.route in excluded or (match is not None and match.url_name in excluded):
                 return
-            status = response.status_code
-            error_class = (
-                classify_exception(state.exception)
-                if state.exception is not None and status >= 500
-                else classify_status(status)
-            )
+            if stream == _streaming.ERROR and state.exception is not None:
+                error_class: str | None = classify_exception(state.exception)
+            elif state.exception is not None and status >= 500:
+                error_class = classify_exception(state.exception)
+            else:
+                error_class = classify_status(status)
         except Exception as error:
             report("error_class", error)
             return
@@ -150,7 +165,7 @@ class RequestMonitoringMiddleware:
         except Exception as error:
             report("repeated_queries", error)
         try:
-            self._log(state, status, duration, error_class)
+            self._log(state, status, duration, error_class, stream)
         except Exception as error:
             report("request_log", error)
 
@@ -181,22 +196,25 @@ class RequestMonitoringMiddleware:
         if state.synthetic:
             metrics.synthetic_requests.labels(state.route, state.method, status_class).inc()
 
-    def _log(self, state: RequestState, status: int, duration: float, error_class: str | None) -> None:
-        level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-        request_logger.log(
-            level,
-            "%s %s %d",
-            state.method,
-            state.route,
-            status,
-            extra={
-                "route": state.route,
-                "method": state.method,
-                "status": status,
-                "duration_ms": round(duration * 1000, 3),
-                "db_queries": state.db_queries,
-                "db_ms": round(state.db_seconds * 1000, 3),
-                "error_class": error_class,
-                "synthetic": state.synthetic,
-            },
-        )
+    def _log(
+        self, state: RequestState, status: int, duration: float, error_class: str | None, stream: str | None = None
+    ) -> None:
+        failed = status >= 500 or stream == _streaming.ERROR
+        level = logging.ERROR if failed else logging.WARNING if status >= 400 else logging.INFO
+        extra = {
+            "route": state.route,
+            "method": state.method,
+            "status": status,
+            "duration_ms": round(duration * 1000, 3),
+            "db_queries": state.db_queries,
+            "db_ms": round(state.db_seconds * 1000, 3),
+            "error_class": error_class,
+            "synthetic": state.synthetic,
+        }
+        if stream is None:
+            request_logger.log(level, "%s %s %d", state.method, state.route, status, extra=extra)
+            return
+        extra["stream"] = stream
+        # Nobody else logs an exception raised mid-stream with the request's ID: the traceback goes on this line.
+        error = state.exception if stream == _streaming.ERROR else None
+        request_logger.log(level, "%s %s %d", state.method, state.route, status, extra=extra, exc_info=error)
