@@ -30,6 +30,7 @@ from .model import (
     TLSConfig,
     Workflow,
 )
+from .redact import is_secret_name
 from .steps import STEP_KINDS, StepKind
 from .templating import references
 
@@ -125,6 +126,7 @@ class _Reader:
         self._defer_to: tuple[str, str] | None = None
         self._deferred: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._used: set[tuple[str, str]] = set()
+        self._env_secrets: list[str] = []  # values of secret-named ${env:...} read for the current target
 
     def report(self, where: str, message: str) -> None:
         """A problem; held back while reading a part that only the workflows using it need."""
@@ -150,6 +152,8 @@ class _Reader:
                 name, default = match.group(1), match.group(2)
                 value = os.environ.get(name)
                 if value or (value is not None and default is None):
+                    if is_secret_name(name):  # ${env:SHOP_API_TOKEN}: its value is secret wherever it lands
+                        self._env_secrets.append(value)
                     return value
                 if default is not None:  # as in the shell, ":-" also stands in for a variable set to ""
                     return default
@@ -329,13 +333,20 @@ class _Reader:
         if openapi is not None and not isinstance(openapi, str):
             self.problems.add(where, "openapi must be a path on the target (/api/schema/), a URL or a file")
             openapi = None
+        headers = self.string_map(self.env(raw.get("headers"), f"{where}.headers"), f"{where}.headers")
+        extra_secrets = [value for header, value in headers.items() if is_secret_name(header)]
+        extra_secrets += [unquote(p) for url in (base_url, database) if url and (p := _url_password(url))]
+        openapi = self.env(openapi, f"{where}.openapi") if openapi else None
+        extra_secrets += self._env_secrets
+        self._env_secrets = []
         return Target(
             name=name,
             base_url=base_url.rstrip("/"),
-            headers=self.string_map(self.env(raw.get("headers"), f"{where}.headers"), f"{where}.headers"),
+            headers=headers,
+            extra_secrets=tuple(dict.fromkeys(extra_secrets)),
             tls=tls,
             credentials=credentials,
-            openapi=self.env(openapi, f"{where}.openapi") if openapi else None,
+            openapi=openapi,
             database=database,
             synthetic_secret=self.secret(raw, "synthetic_secret", where) or None,
             max_response_bytes=self.positive_int(raw, "max_response_bytes", where, DEFAULT_MAX_RESPONSE_BYTES),
@@ -449,6 +460,7 @@ class _Reader:
             timeout=timeout,
             min_interval=min_interval,
             description=str(raw.get("description", "")),
+            secret_variables=frozenset(v for step_raw in steps_raw for v in _secret_variables(step_raw)),
         )
 
     def _note_used(self, step: Step, step_raw: Mapping[str, Any], target_names: list[str]) -> None:
@@ -558,6 +570,32 @@ def dsn_problems(dsn: str, base_dir: Path = Path(".")) -> list[str]:
     database = parts.path.lstrip("/")
     if not database or "/" in database:
         found.append(f"dsn must name one database after the host (…@host:3306/shop); {DSN_HINT}")
+    return found
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def _secret_variables(step_raw: Any) -> set[str]:
+    """Variables a step treats as secret: extracted under a secret-looking name, or sent in a secret-named
+    header, query parameter, JSON or form field (``Authorization: Bearer ${access}`` makes ``access`` secret)."""
+    if not isinstance(step_raw, Mapping):
+        return set()
+    found = {str(name) for name in (step_raw.get("extract") or {}) if is_secret_name(str(name))}
+    stack: list[tuple[Any, bool]] = [(step_raw.get(kind), False) for kind in STEP_KINDS]
+    while stack:
+        value, secret = stack.pop()
+        if isinstance(value, str):
+            if secret:
+                found |= {v for v in references(value) if "." not in v}
+        elif isinstance(value, Mapping):
+            stack += [(item, secret or is_secret_name(str(key))) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(item, secret) for item in value]
     return found
 
 

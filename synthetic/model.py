@@ -56,6 +56,8 @@ class Target:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
     implicit_statuses: frozenset[int] = DEFAULT_IMPLICIT_STATUSES
+    # Further known secret values found at load: URL and DSN passwords, secret-named headers and env variables.
+    extra_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def variables(self) -> dict[str, Any]:
         """The built-in variables this target gives a run."""
@@ -66,9 +68,10 @@ class Target:
         return values
 
     def secrets(self) -> list[str]:
-        """Values that must never be shown on pages, in debug output or logs."""
+        """Known values that must never be shown on pages, in debug output, logs or the history (see
+        ``synthetic.redact``): every credential but usernames, the synthetic secret, the DSN, ``extra_secrets``."""
         found = [value for fields in self.credentials.values() for key, value in fields.items() if key != "username"]
-        found += [s for s in (self.synthetic_secret, self.database) if s]
+        found += [s for s in (self.synthetic_secret, self.database, *self.extra_secrets) if s]
         return [s for s in found if len(s) >= 4]
 
 
@@ -93,6 +96,9 @@ class Workflow:
     timeout: float = DEFAULT_TIMEOUT
     min_interval: float = 0.0
     description: str = ""
+    # Variables whose values are secret: by name, or because a step sends them in a secret-named header,
+    # query parameter or body field (see synthetic.redact).
+    secret_variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import requests
 
 from .ids import new_id
 from .model import Target, Workflow
 from .openapi import OpenAPIDocuments
+from .redact import REDACTED, Redactor
 from .result import RunResult, StepFailure, StepResult
 from .steps import STEP_KINDS, RunContext
 from .templating import UndefinedVariable
@@ -83,6 +85,7 @@ def run_workflow(
         run.duration = clock() - started
         if own_session:
             http.close()
+        _redact(run, workflow, target, context.variables)
     run_log = logger.info if run.success else logger.warning
     run_log(
         "%s on %s: %s",
@@ -99,3 +102,15 @@ def run_workflow(
         },
     )
     return run
+
+
+def _redact(run: RunResult, workflow: Workflow, target: Target, variables: dict[str, Any]) -> None:
+    """Apply the one redaction policy (synthetic.redact) to everything the run recorded, before anyone sees it:
+    pages, ``/probe?debug=true``, ``run``, logs and the history all show this copy."""
+    secret_values = [variables[name] for name in workflow.secret_variables if name in variables]
+    redactor = Redactor([*target.secrets(), *(v for v in secret_values if isinstance(v, str | int))])
+    for step in run.steps:
+        for name in step.extracted:
+            if name in workflow.secret_variables:
+                step.extracted[name] = REDACTED
+    redactor.apply(run)

@@ -175,7 +175,7 @@ def test_extracted_json_header_cookie_and_regex_values_flow_into_later_requests(
     )
     assert run.success, describe(run)
     assert step(run, "read").extracted == {"item_id": 7, "header_id": "7", "name": "widget", "whole": "widget"}
-    assert step(run, "cookie").extracted == {"csrf": "csrf-abc123"}
+    assert step(run, "cookie").extracted == {"csrf": "[REDACTED]"}  # secret by name: shown nowhere
     (used,) = stub.received("/echo/7")
     assert used.method == "POST"
     assert used.path == "/echo/7?name=widget"
@@ -269,12 +269,12 @@ def test_django_csrf_cookie_is_sent_back_as_header_on_unsafe_requests_only(stub:
         """,
     )
     assert run.success, describe(run)
-    token = step(run, "form").extracted["token"]  # the server makes a new one each time
+    assert step(run, "form").extracted["token"] == "[REDACTED]"  # secret by name: never shown
+    get, post = stub.received("/headers")
+    token = post.headers["x-csrftoken"]  # the server makes a new one each time
     assert token.startswith("csrf-")
     form = step(run, "form").exchange
     assert form is not None and token not in form.response_body, "a CSRF token in a body is redacted on the page"
-    get, post = stub.received("/headers")
-    assert post.headers["x-csrftoken"] == token
     assert post.headers["cookie"] == f"csrftoken={token}"
     assert post.headers["referer"] == stub.url + "/"
     assert "x-csrftoken" not in get.headers, "safe methods need no CSRF token"

@@ -286,6 +286,7 @@ def test_valid_config_targets(valid: Config) -> None:
     }
     assert sorted(shop.secrets()) == sorted(
         ["probe-secret-pw", "api-token-1234", "marker-signing-key", "sqlite:///var/lib/shop/db.sqlite3"]
+        + ["api-token-1234"]  # also found as the value of ${env:WFX_TEST_TOKEN}, a secret-looking name
     )
 
     backup = valid.targets["backup"]
@@ -295,7 +296,9 @@ def test_valid_config_targets(valid: Config) -> None:
     assert backup.implicit_statuses == frozenset({401, 403, 429})
     assert backup.max_response_bytes == 1024 * 1024
     assert backup.synthetic_secret is None
-    assert sorted(backup.secrets()) == sorted(["other-pw", "mysql://probe:db-pw-1234@127.0.0.1:3306/shop"])
+    assert sorted(backup.secrets()) == sorted(
+        ["other-pw", "mysql://probe:db-pw-1234@127.0.0.1:3306/shop", "db-pw-1234"]  # the DSN's password alone too
+    )
 
 
 @pytest.mark.parametrize("target_name", ["shop", "backup"])
