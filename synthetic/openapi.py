@@ -1,22 +1,25 @@
-"""Validate responses against the target's OpenAPI document (openapi-core), loaded once and cached."""
+"""Validate responses against the target's OpenAPI document (openapi-core), loaded once and cached.
+
+The document is fetched like a step's request (``synthetic.transport``: the caller's deadline over every phase
+and redirect, a size cap before and after decompression) and parsed within ``documents.DEFAULT_LIMITS``.
+"""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 
 from django_integration.marker import sign_marker
 
+from . import transport
+from .documents import DEFAULT_LIMITS, DocumentLimits, load_document
 from .ids import new_id
 from .model import Target
 
@@ -60,15 +63,19 @@ class OpenAPIDocuments:
             document = self.get(target, timeout)
         except Exception as error:
             return False, f"cannot load the OpenAPI document {target.openapi!r}: {error}"
-        result = document.unmarshal_response(
-            RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
-        )
+        try:
+            result = document.unmarshal_response(
+                RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+            )
+        except (RecursionError, LookupError, ValueError, TypeError, UnicodeError) as error:
+            # What the target sent (a charset Python does not know, a body nested too deeply) broke the check.
+            return False, f"the response cannot be checked against its operation: {type(error).__name__}: {error}"[:300]
         errors = list(result.errors)
         if not errors:
             return True, "response matches its OpenAPI operation"
         if response.status_code in target.implicit_statuses and all(isinstance(e, ResponseNotFound) for e in errors):
             return True, f"status {response.status_code} is not documented but implicitly allowed"
-        return False, "; ".join(_describe(error) for error in errors[:3])
+        return False, "; ".join(_describe(error)[:300] for error in errors[:3])
 
 
 def _describe(error: Exception) -> str:
@@ -81,7 +88,13 @@ def _describe(error: Exception) -> str:
     return str(error)[:300]
 
 
-def _load(target: Target, timeout: float = FETCH_TIMEOUT_SECONDS) -> dict[str, Any]:
+def _load(target: Target, timeout: float = FETCH_TIMEOUT_SECONDS, limits: DocumentLimits = DEFAULT_LIMITS) -> Any:
+    """The target's document, fetched (or read) within ``timeout`` seconds and ``limits`` (bytes once decoded,
+    depth, values, aliases). Raises ValueError (DocumentError) or OSError with a message for the check to show.
+
+    A fetch is bounded like a step's request: one deadline for every phase and redirect, the size cap before and
+    after decompression, and the target's headers and the synthetic marker only on the target's origin.
+    """
     location = target.openapi or ""
     if location.startswith("/"):
         location = target.base_url + location
@@ -89,24 +102,36 @@ def _load(target: Target, timeout: float = FETCH_TIMEOUT_SECONDS) -> dict[str, A
         # Our own traffic like every run's: an ID of its own and the synthetic marker, so it is not counted as a user.
         fetch_id = new_id()
         secret = target.synthetic_secret
-        response = requests.get(
-            location,
-            headers={
-                **target.headers,
-                "Accept": "application/vnd.oai.openapi+json, application/json, application/yaml",
-                "X-Request-ID": fetch_id,
-                "X-Synthetic": sign_marker(secret, fetch_id) if secret else "1",
-            },
-            timeout=timeout,
-            verify=target.tls.ca_file or not target.tls.insecure_skip_verify,
-            cert=(target.tls.cert_file, target.tls.key_file) if target.tls.cert_file and target.tls.key_file else None,
-        )
-        response.raise_for_status()
-        text = response.text
+        headers = {
+            **target.headers,
+            "Accept": "application/vnd.oai.openapi+json, application/json, application/yaml",
+            "User-Agent": "workflow-exporter",
+            "X-Request-ID": fetch_id,
+            "X-Synthetic": sign_marker(secret, fetch_id) if secret else "1",
+        }
+        with requests.Session() as session:
+            try:
+                reply = transport.send(
+                    session,
+                    "GET",
+                    location,
+                    headers=headers,
+                    origin=target.base_url,
+                    seconds=timeout,
+                    max_bytes=limits.max_bytes,
+                    cap_name="the document size limit",
+                    verify=target.tls.ca_file or not target.tls.insecure_skip_verify,
+                    cert=(target.tls.cert_file, target.tls.key_file)
+                    if target.tls.cert_file and target.tls.key_file
+                    else target.tls.cert_file,
+                )
+            except transport.TransportFailure as failure:
+                raise OSError(failure.message) from None
+        status = reply.response.status_code
+        if not 200 <= status < 300:
+            raise OSError(f"it answered {status}")
+        data = reply.content
     else:
-        text = Path(location).read_text(encoding="utf-8")
-    try:
-        document: dict[str, Any] = json.loads(text)
-    except ValueError:
-        document = yaml.safe_load(text)
-    return document
+        with open(location, "rb") as file:
+            data = file.read(limits.max_bytes + 1)
+    return load_document(data, limits)

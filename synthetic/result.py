@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +14,8 @@ REASONS = (
     "connect",
     "tls",
     "timeout",
+    "protocol",  # what the target sent is not valid HTTP (status line, head, framing, encoding, head size)
+    "redirect",  # too many redirects, or a Location that cannot be followed safely
     "http_status",
     "assertion",
     "schema",
@@ -47,9 +52,81 @@ class ServerTiming:
     queries: int | None = None
 
 
+# What one step keeps of an exchange, whatever the target sends (characters). A run page shows these; the
+# history keeps many runs, so their size, not the target's, decides the exporter's memory.
+KEPT_TEXT_CHARS = 4096  # a body preview, the curl line
+KEPT_URL_CHARS = 2048
+KEPT_HEADER_NAME_CHARS = 128
+KEPT_HEADER_VALUE_CHARS = 1024
+KEPT_HEADERS = 64  # per header block
+KEPT_HEADERS_CHARS = 16 * 1024  # names and values of one header block together
+KEPT_VALUE_CHARS = 1024  # an extracted value, or target text quoted in an assertion message
+KEPT_MESSAGE_CHARS = 2048
+KEPT_REDIRECTS = 20
+ELLIPSIS = "…"
+
+_REPR = reprlib.Repr()  # repr that stops early: a long string, list or dict is shown in part, not built whole
+_REPR.maxstring = _REPR.maxother = 200
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 20
+_REPR.maxlevel = 4
+
+
+def kept_text(text: str, limit: int = KEPT_TEXT_CHARS) -> str:
+    """``text``, cut to ``limit`` characters (the last one an ellipsis) when longer."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def quoted(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` for a message, at most ``limit`` characters (a response value may be megabytes)."""
+    return kept_text(_REPR.repr(value), limit)
+
+
+def kept_value(value: Any) -> Any:
+    """An extracted value as a step result keeps it: small values as they are, large ones as cut text."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value if not isinstance(value, int) or value.bit_length() < 256 else kept_text(str(value), 80)
+    if isinstance(value, str):
+        return kept_text(value, KEPT_VALUE_CHARS)
+    text = _compact_json(value, KEPT_VALUE_CHARS + 1)
+    return value if len(text) <= KEPT_VALUE_CHARS else kept_text(text, KEPT_VALUE_CHARS)
+
+
+def _compact_json(value: Any, limit: int) -> str:
+    """JSON text of ``value``, produced only up to about ``limit`` characters."""
+    parts: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(default=str, ensure_ascii=False).iterencode(value):
+        parts.append(piece)
+        size += len(piece)
+        if size > limit:
+            break
+    return "".join(parts)
+
+
+def kept_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], bool]:
+    """At most KEPT_HEADERS headers, names and values cut, KEPT_HEADERS_CHARS in all; and whether any was cut."""
+    kept: dict[str, str] = {}
+    used = 0
+    cut = False
+    for name, value in headers.items():
+        short_name = kept_text(str(name), KEPT_HEADER_NAME_CHARS)
+        short_value = kept_text(str(value), KEPT_HEADER_VALUE_CHARS)
+        cut = cut or short_name != name or short_value != value
+        if len(kept) >= KEPT_HEADERS or used + len(short_name) + len(short_value) > KEPT_HEADERS_CHARS:
+            return kept, True
+        kept[short_name] = short_value
+        used += len(short_name) + len(short_value)
+    return kept, cut
+
+
 @dataclass
 class Exchange:
-    """Request and response heads and (redacted, truncated) bodies, for pages and debug output."""
+    """Request and response heads and (redacted, truncated) bodies, for pages and debug output.
+
+    Every field is bounded (KEPT_* above); ``truncated`` names the parts that were cut (``url``,
+    ``request_headers``, ``request_body``, ``response_headers``, ``response_body``, ``curl``). ``redirects``
+    holds one ``"302 <from> -> <to>"`` line per redirect followed.
+    """
 
     method: str = ""
     url: str = ""
@@ -59,6 +136,8 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     curl: str = ""
+    redirects: list[str] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
 
 
 @dataclass

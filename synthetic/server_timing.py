@@ -6,8 +6,8 @@ import re
 
 from .result import ServerTiming
 
-_DURATION = re.compile(r";\s*dur=([0-9.]+)")
-_QUERIES = re.compile(r"(\d+)\s+quer")
+_DURATION = re.compile(r";\s*dur=(\d{1,12}(?:\.\d{1,9})?)(?![\d.])")  # "1.2.3" is no duration
+_QUERIES = re.compile(r"(?<!\d)(\d{1,9})\s+quer")  # a count, not 5 000 digits
 
 
 def parse_server_timing(header: str | None) -> ServerTiming:

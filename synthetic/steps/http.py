@@ -5,10 +5,12 @@ YAML::
     - name: add-to-cart
       http:
         method: POST                     # default GET
-        path: /api/cart/items/           # always relative to the target's base_url
+        path: /api/cart/items/           # relative to base_url; a rendered URL must stay on the target's origin
         headers: {Authorization: "Bearer ${access}"}
         query: {page: 2}
         json: {product_id: "${product_id}", quantity: 1}     # or form: {...} or body: "raw"
+        follow_redirects: true           # default; hop by hop, within the run's deadline and byte caps
+        max_redirects: 10                # default; more is a failure with reason redirect
       expect:
         status: [201]                    # codes, "2xx", "200-299"; default 2xx
         max_duration: 500ms              # also exported as the step's latency budget
@@ -24,34 +26,48 @@ YAML::
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
-import socket
-import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import jmespath
 import requests
-import urllib3
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from requests.structures import CaseInsensitiveDict
 
 from django_integration.marker import sign_marker
 
+from .. import transport
+from ..documents import DocumentError, DocumentLimits, load_json
 from ..errors import Problems
 from ..ids import traceparent_for
 from ..model import Step, Target
 from ..openapi import FETCH_TIMEOUT_SECONDS
 from ..redact import redact_headers, redact_text
-from ..result import AssertionResult, Exchange, StepFailure, StepResult
+from ..result import (
+    KEPT_MESSAGE_CHARS,
+    KEPT_REDIRECTS,
+    KEPT_TEXT_CHARS,
+    KEPT_URL_CHARS,
+    AssertionResult,
+    Exchange,
+    StepFailure,
+    StepResult,
+    kept_headers,
+    kept_text,
+    kept_value,
+    quoted,
+)
 from ..server_timing import parse_server_timing
 from ..templating import render
+from ..transport import has_userinfo, origin_of
 from ._base import RunContext, check_budget, fail_on_first_failed_check
 
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
@@ -59,6 +75,10 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_PREVIEW_BYTES = 4096
 SYNTHETIC_HEADER = "X-Synthetic"
+
+# Control characters (tab included) never belong in a URL or a header value; a CR or LF would split the request.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,7 @@ class HttpSpec:
     form: Mapping[str, Any] | None = None
     body: str | None = None
     follow_redirects: bool = True
+    max_redirects: int = transport.DEFAULT_MAX_REDIRECTS
 
 
 # --- load time -------------------------------------------------------------------------------------------------
@@ -80,7 +101,7 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Ht
     if not isinstance(raw, Mapping):
         problems.add(where, "http must be a mapping with at least a path")
         return HttpSpec()
-    allowed = {"method", "path", "headers", "query", "json", "form", "body", "follow_redirects"}
+    allowed = {"method", "path", "headers", "query", "json", "form", "body", "follow_redirects", "max_redirects"}
     for key in raw:
         if key not in allowed:
             problems.add(where, f"http: unknown field {key!r} (known: {', '.join(sorted(allowed))})")
@@ -88,9 +109,11 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Ht
     if method not in METHODS:
         problems.add(where, f"http: method {method!r} is not one of {', '.join(sorted(METHODS))}")
     path = raw.get("path")
-    if not isinstance(path, str) or not (path.startswith(("/", "${"))):
-        problems.add(where, f"http: path must start with '/' (it is relative to the target), got {path!r}")
+    if not isinstance(path, str) or not (path.startswith(("/", "${"))) or path.startswith(("//", "/\\")):
+        problems.add(where, f"http: path must start with one '/' (it is relative to the target), got {path!r}")
         path = "/"
+    elif "${" not in path and _CONTROL.search(path):
+        problems.add(where, "http: path has line breaks or control characters")
     bodies = [key for key in ("json", "form", "body") if key in raw]
     if len(bodies) > 1:
         problems.add(where, f"http: set one of json, form and body, not {' and '.join(bodies)}")
@@ -98,6 +121,15 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Ht
     if not isinstance(headers, Mapping):
         problems.add(where, "http: headers must be a mapping")
         headers = {}
+    for name, value in headers.items():
+        if "${" not in str(name) and not _TOKEN.fullmatch(str(name)):
+            problems.add(where, f"http: header name {str(name)!r} is not a valid HTTP header name")
+        if "${" not in str(value) and _CONTROL.search(str(value).replace("\t", " ")):
+            problems.add(where, f"http: header {name}: the value has line breaks or control characters")
+    max_redirects = raw.get("max_redirects", transport.DEFAULT_MAX_REDIRECTS)
+    if isinstance(max_redirects, bool) or not isinstance(max_redirects, int) or max_redirects < 0:
+        problems.add(where, f"http: max_redirects must be a whole number >= 0, got {max_redirects!r}")
+        max_redirects = transport.DEFAULT_MAX_REDIRECTS
     query = raw.get("query") or {}
     if not isinstance(query, Mapping):
         problems.add(where, "http: query must be a mapping")
@@ -119,6 +151,7 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Ht
         form=form,
         body=body,
         follow_redirects=_flag(raw, "follow_redirects", where, problems),
+        max_redirects=max_redirects,
     )
 
 
@@ -256,48 +289,15 @@ def parse_extract(raw: Mapping[str, Any], where: str, problems: Problems) -> dic
 # --- run time --------------------------------------------------------------------------------------------------
 
 
-def _causes(error: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (urllib3 nests the real cause in ``reason`` and ``args``)."""
-    found: list[BaseException] = []
-    stack: list[Any] = [error]
-    while stack:
-        current = stack.pop()
-        if not isinstance(current, BaseException) or any(current is seen for seen in found):
-            continue
-        found.append(current)
-        stack += [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-    return found
-
-
-def _classify(error: requests.RequestException) -> tuple[str, str]:
-    """The failure reason of a transport error: dns, tls, timeout or connect."""
-    text = _short(str(error))
-    causes = _causes(error)
-    names = {type(cause).__name__ for cause in causes}
-    if any(isinstance(c, socket.gaierror) for c in causes) or "NameResolutionError" in names:
-        return "dns", f"name does not resolve: {text}"
-    if any(isinstance(c, ssl.SSLError) for c in causes) or isinstance(error, requests.exceptions.SSLError):
-        return "tls", f"TLS handshake failed: {text}"
-    if isinstance(error, requests.exceptions.Timeout) or names & {"ConnectTimeoutError", "ReadTimeoutError"}:
-        return "timeout", f"no answer in time: {text}"
-    if isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return "connect", f"the connection broke while the body arrived: {text}"
-    if isinstance(error, requests.exceptions.ConnectionError):
-        if any(isinstance(c, (TimeoutError, socket.timeout)) for c in causes):
-            return "timeout", f"no answer in time: {text}"
-        return "connect", f"connection failed: {text}"
-    return "internal", f"{type(error).__name__}: {text}"
-
-
 def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return kept_text(text, limit)
 
 
 def _request_headers(spec: HttpSpec, headers: Mapping[str, Any], context: RunContext) -> dict[str, str]:
     """Target defaults, the step's own, then the run's correlation headers and Django's CSRF header."""
     # Header names are case-insensitive: a step's ``user-agent`` must replace the default, not ride along with it.
     result: CaseInsensitiveDict[str] = CaseInsensitiveDict(context.target.headers)
-    result.update({k: str(v) for k, v in headers.items()})
+    result.update({str(k): str(v) for k, v in headers.items()})
     result.setdefault("User-Agent", "workflow-exporter")
     result["X-Request-ID"] = context.correlation_id
     result["traceparent"] = traceparent_for(context.correlation_id)
@@ -336,77 +336,148 @@ def _curl(method: str, url: str, headers: Mapping[str, str], body: str) -> str:
     return " ".join(parts)
 
 
-def _body_chunks(response: requests.Response, context: RunContext) -> Iterator[bytes]:
-    """The body as it arrives, each read bounded by the run's deadline.
+def _target_url(target: Target, template: str, rendered: Any) -> str:
+    """The request URL: ``rendered`` (the step's path with its variables filled in) on the target's origin.
 
-    ``iter_content`` blocks until a whole chunk is in, so a server that trickles bytes could hold the run far
-    past its deadline; ``read1`` returns what one read got. urllib3's errors become requests' (as in
-    ``iter_content``) so that ``_classify`` sees them.
+    A path (one leading ``/``) is appended to ``base_url``; a full URL is taken only when it is on the target's
+    origin (scheme, host and port, as both URL parsers read them) and has no ``user:password@``. Anything else
+    fails the step with ``extraction``: a value an earlier response gave must not move a request (and the
+    target's headers) to another host.
     """
-    raw = response.raw
-    if not hasattr(raw, "read1"):  # urllib3 1.x (requests allows it): whole chunks, checked between them
-        yield from response.iter_content(chunk_size=65536)
+    value = "" if rendered is None else str(rendered)
+    home = origin_of(target.base_url)
+    shown = quoted(value)
+
+    def refuse(why: str) -> StepFailure:
+        return StepFailure("extraction", f"path {template!r} became {shown}: {why}; the request was not sent")
+
+    if _CONTROL.search(value):
+        raise refuse("it has line breaks or control characters")
+    if value.startswith("/") and not value.startswith(("//", "/\\")):
+        url = target.base_url + value
+    elif value.startswith(("//", "/\\", "\\")):
+        raise refuse("a path must start with a single '/' (a leading '//' names another host)")
+    elif origin_of(value) is None:
+        raise refuse(f"it is neither a path nor a URL on the target's origin {home}")
+    else:
+        url = value
+        if has_userinfo(url):
+            raise refuse("a URL with user:password@ is not requested")
+    if origin_of(url) != home:
+        raise refuse(f"it leaves the target's origin {home}")
+    return url.partition("#")[0]
+
+
+def _check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers to send, with surrounding whitespace dropped; StepFailure(extraction) for one that cannot be."""
+    checked = {}
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise StepFailure("extraction", f"header name {quoted(name)} is not a valid HTTP header name")
+        value = value.strip(" \t")
+        if _CONTROL.search(value.replace("\t", " ")):
+            raise StepFailure(
+                "extraction",
+                f"header {name}: the value has line breaks or control characters; the request was not sent",
+            )
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise StepFailure(
+                "extraction", f"header {name}: the value has characters HTTP headers cannot carry (only Latin-1)"
+            ) from None
+        checked[name] = value
+    return checked
+
+
+def _body(spec: HttpSpec, rendered: Mapping[str, Any]) -> tuple[bytes | None, str, str | None]:
+    """``(bytes to send, text to show, Content-Type)`` of the step's json, form or raw body."""
+    if spec.json is not None:
+        try:
+            text = json.dumps(rendered["json"], allow_nan=False, default=str)
+        except ValueError as error:  # NaN or Infinity (JSON has neither), from a value a response gave
+            raise StepFailure("extraction", f"the JSON body cannot be sent: {error}") from None
+        return text.encode(), text, "application/json"
+    if spec.form is not None:
+        text = urlencode({str(k): "" if v is None else str(v) for k, v in (rendered["form"] or {}).items()})
+        return text.encode(), text, "application/x-www-form-urlencoded"
+    if spec.body is not None:
+        text = str(rendered["body"])
+        return text.encode(), text, None
+    return None, "", None
+
+
+def _with_query(url: str, query: Mapping[str, str]) -> str:
+    if not query:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(query)
+
+
+def _secret_safe(text: str, limit: int, secrets: list[str]) -> str:
+    """``text`` redacted and cut to ``limit``; cut after redaction, so no secret is shown in part."""
+    margin = max((len(s) for s in secrets), default=0) + 256
+    return kept_text(redact_text(text[: limit + margin], secrets), limit)
+
+
+def _keep_headers(exchange: Exchange, part: str, headers: Mapping[str, str]) -> dict[str, str]:
+    kept, cut = kept_headers(headers)
+    if cut:
+        exchange.truncated.append(part)
+    return kept
+
+
+def _keep(exchange: Exchange, part: str, text: str, limit: int) -> str:
+    short = kept_text(text, limit)
+    if short != text:
+        exchange.truncated.append(part)
+    return short
+
+
+def _record_response(
+    exchange: Exchange,
+    result: StepResult,
+    response: requests.Response | None,
+    content: bytes,
+    received: int,
+    redirects: list[str],
+    secrets: list[str],
+) -> None:
+    """What arrived (also when the step failed while it arrived): status, head, size and a body preview."""
+    exchange.redirects = [_secret_safe(line, 2 * KEPT_URL_CHARS, secrets) for line in redirects[:KEPT_REDIRECTS]]
+    result.response_bytes = received
+    if response is None:
         return
-    try:
-        while True:
-            sock = getattr(getattr(raw, "connection", None), "sock", None)
-            if sock is not None:
-                sock.settimeout(max(context.remaining(), 0.001))
-            chunk = raw.read1(65536, decode_content=True)
-            if not chunk:
-                return
-            yield chunk
-    except urllib3.exceptions.ReadTimeoutError as error:
-        raise requests.exceptions.ConnectionError(error) from error
-    except urllib3.exceptions.SSLError as error:
-        raise requests.exceptions.SSLError(error) from error
-    except urllib3.exceptions.ProtocolError as error:
-        raise requests.exceptions.ChunkedEncodingError(error) from error
-    except urllib3.exceptions.DecodeError as error:
-        raise requests.exceptions.ContentDecodingError(error) from error
-
-
-def _read_capped(response: requests.Response, cap: int, context: RunContext) -> bytes:
-    chunks, size = [], 0
-    for chunk in _body_chunks(response, context):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            response.close()
-            raise StepFailure("assertion", f"response body larger than max_response_bytes ({cap} bytes)")
-        if context.remaining() <= 0:
-            response.close()
-            raise StepFailure("timeout", "the run's deadline passed while the body was still arriving")
-    return b"".join(chunks)
+    result.http_status = exchange.status = response.status_code
+    result.server = parse_server_timing(response.headers.get("Server-Timing"))
+    exchange.response_headers = _keep_headers(
+        exchange, "response_headers", redact_headers(dict(response.headers), secrets)
+    )
+    preview = content[:BODY_PREVIEW_BYTES].decode("utf-8", "replace")
+    exchange.response_body = redact_text(preview, secrets)
+    if len(content) > BODY_PREVIEW_BYTES:
+        exchange.truncated.append("response_body")
 
 
 def run(step: Step, spec: HttpSpec, context: RunContext, result: StepResult) -> None:
     rendered = context.render({"path": spec.path, "headers": spec.headers, "query": spec.query,
                                "json": spec.json, "form": spec.form, "body": spec.body})  # fmt: skip
     target = context.target
-    url = target.base_url + str(rendered["path"])
-    headers = _request_headers(spec, rendered["headers"], context)
-    body_text = ""
-    kwargs: dict[str, Any] = {}
-    if spec.json is not None:
-        kwargs["json"] = rendered["json"]
-        body_text = json.dumps(rendered["json"])
-    elif spec.form is not None:
-        kwargs["data"] = rendered["form"]
-        body_text = urlencode(rendered["form"])
-    elif spec.body is not None:
-        kwargs["data"] = str(rendered["body"]).encode()
-        body_text = str(rendered["body"])
-    query = {k: str(v) for k, v in (rendered["query"] or {}).items()}
+    url = _target_url(target, spec.path, rendered["path"])
+    headers = _check_headers(_request_headers(spec, rendered["headers"] or {}, context))
+    body, body_text, content_type = _body(spec, rendered)
+    if content_type and not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = content_type
+    query = {str(k): str(v) for k, v in (rendered["query"] or {}).items()}
     secrets = target.secrets()
-    full_url = url + ("?" + urlencode(query) if query else "")
-    exchange = Exchange(
-        method=spec.method,
-        url=full_url,
-        request_headers=redact_headers(headers, secrets),
-        request_body=redact_text(body_text[:BODY_PREVIEW_BYTES], secrets),
-    )
-    exchange.curl = _curl(spec.method, full_url, exchange.request_headers, exchange.request_body)
+    full_url = _with_query(url, query)
+    exchange = Exchange(method=spec.method)
+    exchange.url = _keep(exchange, "url", redact_text(full_url, secrets), KEPT_URL_CHARS)
+    exchange.request_headers = _keep_headers(exchange, "request_headers", redact_headers(headers, secrets))
+    exchange.request_body = _secret_safe(body_text, BODY_PREVIEW_BYTES, secrets)
+    if len(body_text) > BODY_PREVIEW_BYTES:
+        exchange.truncated.append("request_body")
+    curl = _curl(spec.method, full_url, redact_headers(headers, secrets), exchange.request_body)
+    exchange.curl = _keep(exchange, "curl", redact_text(curl, secrets), 2 * KEPT_TEXT_CHARS)
     result.exchange = exchange
 
     attempts = step.retries + 1
@@ -417,40 +488,38 @@ def run(step: Step, spec: HttpSpec, context: RunContext, result: StepResult) -> 
             raise StepFailure("timeout", "the run's deadline passed before the request was sent")
         started = time.perf_counter()
         try:
-            response = context.session.request(
+            reply = transport.send(
+                context.session,
                 spec.method,
-                url,
-                params=query or None,
+                full_url,
                 headers=headers,
-                timeout=(min(remaining, 10.0), remaining),
-                stream=True,
-                allow_redirects=spec.follow_redirects,
+                body=body,
+                origin=target.base_url,
+                seconds=remaining,
+                max_bytes=target.max_response_bytes,
+                max_redirects=spec.max_redirects,
+                follow_redirects=spec.follow_redirects,
                 verify=target.tls.ca_file or not target.tls.insecure_skip_verify,
                 cert=_client_cert(target),
-                **kwargs,
             )
-            with response:
-                content = _read_capped(response, target.max_response_bytes, context)
-            response._content = content  # for openapi-core, which reads .content
-        except requests.RequestException as error:
+        except transport.TransportFailure as failure:
+            # The time until it was cut off, and whatever status and head had arrived by then.
             result.duration = time.perf_counter() - started
-            reason, message = _classify(error)
-            if attempt < attempts and reason in ("dns", "connect", "timeout"):
-                context.log.append(f"{step.name}: attempt {attempt} failed ({reason}); retrying")
+            _record_response(exchange, result, failure.response, b"", failure.received, failure.redirects, secrets)
+            retry = failure.reason in ("dns", "connect", "timeout") and context.remaining() > 0
+            if attempt < attempts and retry:
+                context.log.append(f"{step.name}: attempt {attempt} failed ({failure.reason}); retrying")
                 continue
-            raise StepFailure(reason, message) from None
+            raise StepFailure(failure.reason, _short(failure.message, KEPT_MESSAGE_CHARS)) from None
         result.duration = time.perf_counter() - started
+        response = reply.response
         if response.status_code >= 500 and attempt < attempts:
             context.log.append(f"{step.name}: attempt {attempt} answered {response.status_code}; retrying")
             continue
         break
 
-    result.http_status = response.status_code
-    result.response_bytes = len(content)
-    result.server = parse_server_timing(response.headers.get("Server-Timing"))
-    exchange.status = response.status_code
-    exchange.response_headers = redact_headers(dict(response.headers), secrets)
-    exchange.response_body = redact_text(content[:BODY_PREVIEW_BYTES].decode("utf-8", "replace"), secrets)
+    content = reply.content
+    _record_response(exchange, result, response, content, len(content), reply.redirects, secrets)
     check_response(step, response, content, result, context)
     extract(step, response, content, result, context)
 
@@ -458,11 +527,20 @@ def run(step: Step, spec: HttpSpec, context: RunContext, result: StepResult) -> 
 # --- assertions ------------------------------------------------------------------------------------------------
 
 
+# A response body is already under max_response_bytes; these bound what parsing it may build.
+_JSON_LIMITS = DocumentLimits(max_bytes=1 << 62, max_depth=100, max_nodes=10_000_000, max_aliases=0)
+_MAX_SCHEMA_ERRORS = 100
+
+
 def _json_of(content: bytes) -> Any:
+    """The body as JSON; ValueError (with the reason) when it is not JSON or is nested deeper than 100 levels."""
     try:
-        return json.loads(content)
-    except ValueError as error:
-        raise ValueError(f"the response body is not JSON ({error})") from None
+        return load_json(content, _JSON_LIMITS)
+    except DocumentError as error:
+        detail = str(error)
+        if detail.startswith("invalid JSON: "):
+            raise ValueError(f"the response body is not JSON ({detail[len('invalid JSON: ') :]})") from None
+        raise ValueError(f"the response body cannot be used as JSON: {detail}") from None
 
 
 def _json_equal(actual: Any, expected: Any) -> bool:
@@ -483,6 +561,18 @@ def _render_regex(pattern: str, context: RunContext) -> str:
     return str(render(pattern, escaped))
 
 
+def _schema_errors(validator: Draft202012Validator, document: Any) -> tuple[bool, str]:
+    """``(ok, message)``: the first three errors by position, each message cut (they quote the instance)."""
+    try:
+        errors = sorted(
+            itertools.islice(validator.iter_errors(document), _MAX_SCHEMA_ERRORS), key=lambda e: list(e.absolute_path)
+        )
+    except RecursionError:
+        return False, "the document is nested too deeply to validate"
+    message = "; ".join(_short(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}") for e in errors[:3])
+    return not errors, message or "matches"
+
+
 def check_response(
     step: Step, response: requests.Response, content: bytes, result: StepResult, context: RunContext
 ) -> None:
@@ -499,17 +589,21 @@ def check_response(
         for name, pattern in expect["headers"].items():
             value = response.headers.get(name)
             if pattern is None:
-                checks.append(AssertionResult(f"header {name}", value is None, f"{name} must be absent, is {value!r}"))
+                message = f"{name} must be absent, is {quoted(value)}"
+                checks.append(AssertionResult(f"header {name}", value is None, message))
             else:
                 regex = _render_regex(pattern, context)
                 ok = value is not None and re.search(regex, value) is not None
-                checks.append(AssertionResult(f"header {name}", ok, f"{name}: {value!r} against /{regex}/"))
+                checks.append(
+                    AssertionResult(f"header {name}", ok, f"{name}: {quoted(value)} against /{_short(regex)}/")
+                )
     if "body_regex" in expect:
         text = content.decode("utf-8", "replace")
         for pattern in expect["body_regex"]:
             regex = _render_regex(pattern, context)
             ok = re.search(regex, text) is not None
-            checks.append(AssertionResult("body_regex", ok, f"body {'matches' if ok else 'does not match'} /{regex}/"))
+            shown = _short(regex)
+            checks.append(AssertionResult("body_regex", ok, f"body {'matches' if ok else 'does not match'} /{shown}/"))
     if "json" in expect or "json_schema" in expect:
         try:
             document = _json_of(content)
@@ -521,19 +615,17 @@ def check_response(
                 expected = context.render(expected_raw)
                 actual = expression.search(document)
                 ok = _json_equal(actual, expected)
-                checks.append(AssertionResult(f"json {text}", ok, f"{text} is {actual!r}, expected {expected!r}"))
+                message = f"{text} is {quoted(actual)}, expected {quoted(expected)}"
+                checks.append(AssertionResult(f"json {text}", ok, message))
             validator = expect.get("json_schema")
             if validator is not None:
-                errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-                message = "; ".join(
-                    f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:3]
-                )
-                checks.append(AssertionResult("json_schema", not errors, message or "matches", "schema"))
+                ok, message = _schema_errors(validator, document)
+                checks.append(AssertionResult("json_schema", ok, message, "schema"))
     if expect.get("openapi"):
         # Fetching the document (first use, or after its TTL) counts against the run's deadline too.
         fetch_timeout = min(max(context.remaining(), 0.001), FETCH_TIMEOUT_SECONDS)
         ok, message = context.openapi.check(context.target, response, context.session, timeout=fetch_timeout)
-        checks.append(AssertionResult("openapi", ok, message, "schema"))
+        checks.append(AssertionResult("openapi", ok, _short(message, KEPT_MESSAGE_CHARS), "schema"))
     server_limits = expect.get("server", {})
     timing = result.server
     for key, limit in server_limits.items():
@@ -574,4 +666,4 @@ def extract(step: Step, response: requests.Response, content: bytes, result: Ste
         if value is None:
             raise StepFailure("extraction", f"{name}: {where} found nothing in the response")
         context.variables[name] = value
-        result.extracted[name] = value
+        result.extracted[name] = kept_value(value)
