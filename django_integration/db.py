@@ -1,8 +1,26 @@
 """SQL: tag every statement with the correlation ID and route, and account for it in the request.
 
 An execute wrapper goes onto each new connection (``connection_created``); no ENGINE swap. The comment is
-sqlcommenter's format (sorted keys, URL-quoted values in single quotes) *prepended*, so MySQL's processlist,
-slow log and performance_schema keep it even when they truncate long statements.
+sqlcommenter's format (sorted keys, URL-quoted values in single quotes), placed near the start so MySQL's
+processlist (first 100 characters), slow log and performance_schema keep it when they truncate statements.
+
+Where it goes never changes what the driver does with the statement (see :func:`add_comment`):
+
+- a single statement: in front (``/*…*/ SELECT …``); a MySQL optimizer hint (``SELECT /*+ … */``) stays right
+  after its keyword, where MySQL looks for it;
+- ``executemany`` of ``INSERT``/``REPLACE``/``UPDATE``/``DELETE``: right after the keyword (and after an
+  optimizer hint that follows it), ``INSERT /*…*/ INTO …``. mysqlclient (and PyMySQL) turn an ``executemany``
+  INSERT/REPLACE into one multi-row statement, and with ``executemany_fallback="multi"`` batch UPDATE/DELETE,
+  only when the statement *starts* with its keyword; a leading comment made 2000 rows 2000 round trips;
+- ``executemany`` that mysqlclient packs into multi-statement round trips (``executemany_fallback="multi"``
+  on a ``CLIENT.MULTI_STATEMENTS`` connection): no comment. It repeats the statement per row and cuts the
+  batches by length (16 000 bytes), so a comment on each statement would change how many round trips go out;
+  the statements are still counted and timed;
+- a statement that already starts with a comment (the application's own, ``/*!…*/`` executable comments):
+  left as it is.
+
+Statements run through ``cursor.callproc()`` do not pass Django's execute wrappers: they are neither commented
+nor counted.
 """
 
 from __future__ import annotations
@@ -61,8 +79,13 @@ def sql_comment(state: RequestState) -> str:
     )
 
 
-def add_comment(sql: str, state: RequestState, has_params: bool) -> str:
-    """Prepend the comment unless the statement already starts with one (optimizer hints included).
+# executemany statements a driver may batch when (and only when) they start with their keyword; an optimizer
+# hint right after the keyword must stay there.
+_BATCHABLE = re.compile(r"\s*(?:INSERT|REPLACE|UPDATE|DELETE)\b(?:\s*/\*\+.*?\*/)?", re.I | re.S)
+
+
+def add_comment(sql: str, state: RequestState, has_params: bool, many: bool = False) -> str:
+    """The statement with the request's comment where it changes nothing for the driver (module docstring).
 
     The comment is built once per request and route: every statement of a request carries the same one.
     """
@@ -71,9 +94,34 @@ def add_comment(sql: str, state: RequestState, has_params: bool) -> str:
     cached = state.sql_comment
     if cached is None or cached[0] != state.route:
         comment = sql_comment(state)
-        # With parameters the driver %-formats the whole statement, so % in the comment is doubled.
+        # With parameters the driver %-formats the whole statement, so % in the comment is doubled
+        # (mysqlclient formats the prefix of a batched INSERT with "% ()" too).
         cached = state.sql_comment = (state.route, comment, comment.replace("%", "%%"))
-    return f"{cached[2] if has_params else cached[1]} {sql}"
+    comment = cached[2] if has_params else cached[1]
+    if many:
+        keyword = _BATCHABLE.match(sql)
+        if keyword is not None:
+            end = keyword.end()
+            return f"{sql[:end]} {comment}{sql[end:]}"
+    return f"{comment} {sql}"
+
+
+_MULTI_STATEMENTS = 1 << 16  # MySQLdb.constants.CLIENT.MULTI_STATEMENTS
+
+
+def packs_statements(sql: str, context: dict[str, Any]) -> bool:
+    """True when mysqlclient would send this ``executemany`` as multi-statement batches cut by length."""
+    db_wrapper = context.get("connection")
+    raw = getattr(db_wrapper, "connection", None)
+    if raw is None or not getattr(raw, "client_flag", 0) & _MULTI_STATEMENTS:
+        return False
+    raw_cursor = getattr(getattr(context.get("cursor"), "cursor", None), "cursor", None)
+    fallback = getattr(raw_cursor, "executemany_fallback", None) or getattr(raw, "executemany_fallback", None)
+    if fallback != "multi":
+        return False
+    from MySQLdb.cursors import RE_INSERT_VALUES  # a MULTI_STATEMENTS connection with a fallback is mysqlclient's
+
+    return RE_INSERT_VALUES.match(sql) is None  # a VALUES insert becomes one statement instead, comment and all
 
 
 class QueryRecorder:
@@ -93,8 +141,8 @@ class QueryRecorder:
             return execute(sql, params, many, context)
         sent = sql
         try:
-            if app_settings.sql_comments and isinstance(sql, str):
-                sent = add_comment(sql, state, params is not None)
+            if app_settings.sql_comments and isinstance(sql, str) and not (many and packs_statements(sql, context)):
+                sent = add_comment(sql, state, params is not None, many)
         except Exception as error:
             report("sql_comment", error)
         started = time.perf_counter()
