@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from synthetic.config import Config
 from synthetic.result import REASONS, RunResult
@@ -21,10 +27,59 @@ RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Coarser: two series per step (app, db) make this the largest family at scale; it locates time, not SLOs.
 SERVER_BUCKETS = (0.005, 0.025, 0.1, 0.5, 2.5)
+# The labels that name something in the config: a series carrying one lives only as long as what it names.
+SCOPED_LABELS = ("workflow", "target", "step")
+# Skipped steps are not failures and are never counted; only a workflow's first step fails with circuit_open.
+COUNTED_REASONS = tuple(reason for reason in REASONS if reason != "skipped")
 
 
 def exemplar(run: RunResult) -> dict[str, str]:
     return {EXEMPLAR_LABEL: run.correlation_id[: 128 - len(EXEMPLAR_LABEL)]}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the running config lets a ``workflow``/``target``/``step`` label name.
+
+    ``allowed`` maps the scoped label names a series carries (in ``SCOPED_LABELS`` order, empty values left
+    out) to the value tuples they may have. Pair- and step-level series belong to the pairs this replica
+    owns; a series labelled by target alone (the circuit breakers) to every configured target, since
+    ``/probe`` may run any of them; one labelled by workflow alone to the workflows of the owned pairs.
+    """
+
+    allowed: Mapping[tuple[str, ...], frozenset[tuple[str, ...]]]
+
+    @classmethod
+    def of(cls, config: Config, pairs: list[tuple[str, str]]) -> Scope:
+        steps = [(w, t, step.name) for w, t in pairs for step in config.workflows[w].steps]
+        allowed: dict[tuple[str, ...], frozenset[tuple[str, ...]]] = {}
+        for names in _subsets(SCOPED_LABELS):
+            source = steps if "step" in names else pairs
+            indexes = [SCOPED_LABELS.index(name) for name in names]
+            allowed[names] = frozenset(tuple(item[i] for i in indexes) for item in source)
+        allowed[("target",)] = frozenset((name,) for name in config.targets)
+        return cls(allowed)
+
+    def allows(self, labels: Mapping[str, str]) -> bool:
+        """True when every scoped label of the series names something in this scope."""
+        names = tuple(name for name in SCOPED_LABELS if labels.get(name))
+        return not names or tuple(labels[name] for name in names) in self.allowed[names]
+
+    @classmethod
+    def empty(cls) -> Scope:
+        return cls({names: frozenset() for names in _subsets(SCOPED_LABELS)})
+
+    def has_pair(self, workflow: str, target: str) -> bool:
+        return (workflow, target) in self.allowed[("workflow", "target")]
+
+    def has_step(self, workflow: str, target: str, step: str) -> bool:
+        return (workflow, target, step) in self.allowed[SCOPED_LABELS]
+
+
+def _subsets(names: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """Every non-empty subset of ``names``, each in the order of ``names``."""
+    for mask in range(1, 2 ** len(names)):
+        yield tuple(name for index, name in enumerate(names) if mask >> index & 1)
 
 
 class WorkflowMetrics:
@@ -56,8 +111,16 @@ class WorkflowMetrics:
                                  [*pair, "step"], registry=registry)  # fmt: skip
         self.last_success = Gauge("workflow_last_run_success", "1 if the last run succeeded, else 0.", pair,
                                   registry=registry)  # fmt: skip
-        self.last_timestamp = Gauge("workflow_last_run_timestamp_seconds", "Unix time the last run finished.",
+        self.last_timestamp = Gauge("workflow_last_run_timestamp_seconds",
+                                    "Unix time the last run finished (before the first: when the pair was configured).",
                                     pair, registry=registry)  # fmt: skip
+        self.last_failure = Gauge("workflow_last_run_failure_info",
+                                  "1 with the first failed step of the last run and its reason; 0, without them, "
+                                  "while the last run passed or none ran yet.",
+                                  [*pair, "step", "reason"], registry=registry)  # fmt: skip
+        self.run_interval = Gauge("workflow_run_interval_seconds",
+                                  "The workflow's interval from the config: how often each of its pairs runs.",
+                                  ["workflow"], registry=registry)  # fmt: skip
         self.circuit_open = Gauge("workflow_circuit_breaker_open",
                                   "1 while the target's circuit breaker is open and runs are skipped.",
                                   ["target"], registry=registry)  # fmt: skip
@@ -68,6 +131,9 @@ class WorkflowMetrics:
         self.build_info = Gauge("workflow_exporter_build_info", "Always 1; the version in labels.",
                                 ["version", "pythonversion"], registry=registry)  # fmt: skip
         self.build_info.labels(__version__, platform.python_version()).set(1)
+        self.config_info = Gauge("workflow_exporter_config_info",
+                                 "Always 1; the absolute path of the config file in `file`, for the commands "
+                                 "alerts print.", ["file"], registry=registry)  # fmt: skip
         self.skipped = Counter("workflow_exporter_skipped_runs",
                                "Scheduled runs not started: the previous one still running (overlap).",
                                ["workflow", "target", "reason"], registry=registry)  # fmt: skip
@@ -75,51 +141,139 @@ class WorkflowMetrics:
         self.probe_requests = Counter("workflow_exporter_probe_requests",
                                       "/probe requests by outcome (ran, cached, bad_request, refused).",
                                       ["outcome"], registry=registry)  # fmt: skip
-        self._known: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._scope = Scope.empty()
+        self._failure_labels: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def families(self) -> list[MetricWrapperBase]:
+        """Every metric family held here: one added later is pruned on reload without further code."""
+        return [value for value in vars(self).values() if isinstance(value, MetricWrapperBase)]
 
     def configure(self, config: Config, pairs: list[tuple[str, str]]) -> None:
-        """Create every series of the configured pairs up front (so absent() and rate() work from the start)
-        and drop those of pairs no longer configured."""
-        wanted = set(pairs)
-        for workflow, target in self._known - wanted:
-            for metric in (self.run_duration, self.last_success, self.last_timestamp):
-                _remove(metric, workflow, target)
-            for result in ("success", "failure"):
-                _remove(self.runs, workflow, target, result)
-        for workflow_name, target_name in wanted:
-            for result in ("success", "failure"):
-                self.runs.labels(workflow_name, target_name, result)
-            self.run_duration.labels(workflow_name, target_name)
-            for step in config.workflows[workflow_name].steps:
-                if step.max_duration is not None:
-                    self.step_budget.labels(workflow_name, target_name, step.name).set(step.max_duration)
-        self._known = wanted
-        for target in config.targets:
-            self.circuit_open.labels(target)
+        """Make the series match the config, on start and on every reload.
+
+        Every family drops every series whose workflow, target or step is gone or no longer owned by this
+        replica (and a step's budget when its max_duration is). Every series an alert reads exists from the
+        start: counters at zero (so the first failure is an increase), the failure info at 0, the last-run
+        timestamp at the time the pair was configured (so a pair that never finishes a run turns stale).
+        """
+        scope = Scope.of(config, pairs)
+        now = time.time()
+        with self._lock:
+            self._scope = scope
+            for metric in self.families():
+                _prune(metric, scope)
+            stamped = set(_children(self.last_timestamp)[1])
+            failing = {(w, t): (step, reason) for w, t, step, reason in _children(self.last_failure)[1]}
+            self._failure_labels = failing
+            for workflow_name, target_name in pairs:
+                pair = (workflow_name, target_name)
+                workflow = config.workflows[workflow_name]
+                for result in ("success", "failure"):
+                    self.runs.labels(*pair, result)
+                self.run_duration.labels(*pair)
+                self.skipped.labels(*pair, "overlap")
+                if pair not in stamped:
+                    self.last_timestamp.labels(*pair).set(now)
+                if pair not in failing:
+                    self.last_failure.labels(*pair, "", "").set(0)
+                    failing[pair] = ("", "")
+                self.run_interval.labels(workflow_name).set(workflow.interval)
+                for index, step in enumerate(workflow.steps):
+                    self.step_duration.labels(*pair, step.name)
+                    for reason in COUNTED_REASONS:
+                        if reason != "circuit_open" or index == 0:
+                            self.step_failures.labels(*pair, step.name, reason)
+                    if step.max_duration is not None:
+                        self.step_budget.labels(*pair, step.name).set(step.max_duration)
+                    else:
+                        _remove(self.step_budget, *pair, step.name)
+            for target in config.targets:
+                self.circuit_open.labels(target)
+            config_file = str(Path(config.path).absolute())
+            self.config_info.labels(config_file).set(1)
+            for (file,) in _children(self.config_info)[1]:
+                if file != config_file:
+                    _remove(self.config_info, file)
 
     def record(self, run: RunResult) -> None:
+        """Count a finished scheduled run; one whose pair or step left the config while it ran is not."""
         ids = exemplar(run)
         pair = (run.workflow, run.target)
-        self.runs.labels(*pair, "success" if run.success else "failure").inc(exemplar=ids)
-        self.run_duration.labels(*pair).observe(run.duration, exemplar=ids)
-        self.last_success.labels(*pair).set(1 if run.success else 0)
-        self.last_timestamp.labels(*pair).set(run.started_at + run.duration)
-        for step in run.steps:
-            if step.status == "skipped":
-                continue
-            if step.reason != "circuit_open":
-                self.step_duration.labels(*pair, step.name).observe(step.duration, exemplar=ids)
-            if step.status == "failed" and step.reason:
-                self.step_failures.labels(*pair, step.name, step.reason).inc(exemplar=ids)
-            if step.server.app_seconds is not None:
-                self.step_server_duration.labels(*pair, step.name, "app").observe(step.server.app_seconds)
-            if step.server.db_seconds is not None:
-                self.step_server_duration.labels(*pair, step.name, "db").observe(step.server.db_seconds)
-            if step.server.queries is not None:
-                self.step_server_queries.labels(*pair, step.name).set(step.server.queries)
+        with self._lock:
+            if not self._scope.has_pair(*pair):
+                return
+            self.runs.labels(*pair, "success" if run.success else "failure").inc(exemplar=ids)
+            self.run_duration.labels(*pair).observe(run.duration, exemplar=ids)
+            self.last_success.labels(*pair).set(1 if run.success else 0)
+            self.last_timestamp.labels(*pair).set(run.started_at + run.duration)
+            failed = run.failed_step
+            in_scope = failed is not None and self._scope.has_step(*pair, failed.name)
+            self._set_failure(pair, (failed.name, failed.reason or "internal") if failed and in_scope else ("", ""))
+            for step in run.steps:
+                if step.status == "skipped" or not self._scope.has_step(*pair, step.name):
+                    continue
+                if step.reason != "circuit_open":
+                    self.step_duration.labels(*pair, step.name).observe(step.duration, exemplar=ids)
+                if step.status == "failed" and step.reason:
+                    self.step_failures.labels(*pair, step.name, step.reason).inc(exemplar=ids)
+                if step.server.app_seconds is not None:
+                    self.step_server_duration.labels(*pair, step.name, "app").observe(step.server.app_seconds)
+                if step.server.db_seconds is not None:
+                    self.step_server_duration.labels(*pair, step.name, "db").observe(step.server.db_seconds)
+                if step.server.queries is not None:
+                    self.step_server_queries.labels(*pair, step.name).set(step.server.queries)
+
+    def set_circuit_open(self, target: str, is_open: bool) -> None:
+        """The state of a target's circuit breaker, unless the target left the config meanwhile."""
+        with self._lock:
+            if self._scope.allows({"target": target}):
+                self.circuit_open.labels(target).set(1 if is_open else 0)
+
+    def count_skipped(self, workflow: str, target: str, reason: str) -> None:
+        """A scheduled run not started (``overlap``), unless its pair left the config meanwhile."""
+        with self._lock:
+            if self._scope.has_pair(workflow, target):
+                self.skipped.labels(workflow, target, reason).inc()
+
+    def _set_failure(self, pair: tuple[str, str], labels: tuple[str, str]) -> None:
+        """Move the pair's one failure-info series to ``labels``: the new one is set before the old goes."""
+        old = self._failure_labels.get(pair)
+        self.last_failure.labels(*pair, *labels).set(1 if labels[0] else 0)
+        if old is not None and old != labels:
+            _remove(self.last_failure, *pair, *old)
+        self._failure_labels[pair] = labels
 
 
-def _remove(metric: Counter | Gauge | Histogram, *labels: str) -> None:
+def _children(metric: MetricWrapperBase) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """A family's label names and the label values of each of its series.
+
+    prometheus_client has no public listing of a family's children; this is the one place that reads it.
+    """
+    names = tuple(metric._labelnames)
+    if not names:
+        return names, []
+    with metric._lock:
+        return names, [tuple(values) for values in metric._metrics]
+
+
+def _prune(metric: MetricWrapperBase, scope: Scope) -> None:
+    """Drop every series of ``metric`` whose workflow, target or step label names something out of scope."""
+    names, children = _children(metric)
+    scoped = tuple(name for name in SCOPED_LABELS if name in names)
+    if not scoped:
+        return
+    positions = [names.index(name) for name in scoped]
+    allowed = scope.allowed[scoped]
+    for values in children:
+        key = tuple(values[i] for i in positions)
+        if key in allowed:
+            continue
+        if all(key) or not scope.allows(dict(zip(names, values, strict=True))):  # empty values: labels unset
+            _remove(metric, *values)
+
+
+def _remove(metric: MetricWrapperBase, *labels: str) -> None:
     with contextlib.suppress(KeyError):
         metric.remove(*labels)
 

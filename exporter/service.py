@@ -149,7 +149,7 @@ class Exporter:
             finally:
                 self.metrics.in_progress.dec()
             breaker.record(run.reason if not run.success else None)
-        self.metrics.circuit_open.labels(target.name).set(1 if breaker.is_open else 0)
+        self.metrics.set_circuit_open(target.name, breaker.is_open)
         self.history.add(run)
         return run
 
