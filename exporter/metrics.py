@@ -124,6 +124,10 @@ class WorkflowMetrics:
         self.circuit_open = Gauge("workflow_circuit_breaker_open",
                                   "1 while the target's circuit breaker is open and runs are skipped.",
                                   ["target"], registry=registry)  # fmt: skip
+        self.sql_probe_user_excess = Gauge("workflow_sql_probe_user_excess_privileges",
+                                           "1 if the database user of the target's sql steps holds more than "
+                                           "read privileges (read at its first connection), else 0.",
+                                           ["target"], registry=registry)  # fmt: skip
         self.reload_success = Gauge("workflow_exporter_config_last_reload_successful",
                                     "1 if the last config (re)load succeeded.", registry=registry)  # fmt: skip
         self.reload_timestamp = Gauge("workflow_exporter_config_last_reload_success_timestamp_seconds",
@@ -229,6 +233,12 @@ class WorkflowMetrics:
         with self._lock:
             if self._scope.allows({"target": target}):
                 self.circuit_open.labels(target).set(1 if is_open else 0)
+
+    def set_sql_probe_user_excess(self, target: str, excess: bool) -> None:
+        """Whether the target's sql-step database user can do more than read, unless the target left the config."""
+        with self._lock:
+            if self._scope.allows({"target": target}):
+                self.sql_probe_user_excess.labels(target).set(1 if excess else 0)
 
     def count_skipped(self, workflow: str, target: str, reason: str) -> None:
         """A scheduled run not started (``overlap``), unless its pair left the config meanwhile."""

@@ -20,6 +20,7 @@ from synthetic.ids import new_id
 from synthetic.openapi import OpenAPIDocuments
 from synthetic.result import RunResult, StepResult
 from synthetic.runner import run_workflow
+from synthetic.steps.sql import probe_user_grants
 
 from .circuit import CircuitBreaker
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, RunHistory
@@ -150,6 +151,8 @@ class Exporter:
                 self.metrics.in_progress.dec()
             breaker.record(run.reason if not run.success else None)
         self.metrics.set_circuit_open(target.name, breaker.is_open)
+        if target.database and (grants := probe_user_grants(target.database)) and grants.error is None:
+            self.metrics.set_sql_probe_user_excess(target.name, bool(grants.excess))
         self.history.add(run)
         return run
 

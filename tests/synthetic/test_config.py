@@ -151,8 +151,8 @@ INVALID: dict[str, list[str]] = {
         "workflow 'browse', step 'order-row': sql steps need a database on target 'shop' (database: {dsn: ...})"
     ],
     "sql-not-read-only": [
-        "workflow 'browse', step 'purge': sql: query must be one read-only statement (SELECT, WITH, SHOW, EXPLAIN), "
-        "got 'DELETE FROM shop_order'"
+        "workflow 'browse', step 'purge': sql: query must be one read-only statement "
+        "(SELECT, WITH … SELECT, SHOW, EXPLAIN or DESCRIBE), got 'DELETE FROM shop_order'"
     ],
     "sql-params-missing": [
         "workflow 'browse', step 'order-row': sql: the query uses %(user_id)s but params has no 'user_id'"
@@ -171,7 +171,7 @@ INVALID: dict[str, list[str]] = {
         "workflow 'checkout', step 'login': duplicate step name",
         f"workflow 'checkout', step 'login': undefined variable ${{order_id}}: {UNDEFINED_NEVER}",
         "workflow 'checkout', step 'order-row': sql: query must be one read-only statement "
-        "(SELECT, WITH, SHOW, EXPLAIN), got 'DELETE FROM shop_order'",
+        "(SELECT, WITH … SELECT, SHOW, EXPLAIN or DESCRIBE), got 'DELETE FROM shop_order'",
         "workflow 'checkout', step 'order-row': sql steps need a database on target 'shop' (database: {dsn: ...})",
         f"workflow 'Browse': names are {NAME_RULE} (they become label values)",
         "workflow 'Browse': steps must be a list with at least one step",
