@@ -1,4 +1,9 @@
-"""The integration's endpoints: ``/metrics``, ``/healthz``, ``/readyz`` and the frontend's ``/client-logs``."""
+"""The integration's endpoints: ``/metrics``, ``/healthz``, ``/readyz`` and the frontend's ``/client-logs``.
+
+Methods: ``/metrics``, ``/healthz`` and ``/readyz`` answer ``GET`` and ``HEAD`` (load balancers and uptime
+checkers use ``HEAD``); ``/client-logs`` answers ``POST``. Every endpoint answers ``OPTIONS`` with its ``Allow``
+header, and any other method with 405 and the same ``Allow`` header.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from functools import partial
-from typing import Any
+from functools import partial, wraps
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed, JsonResponse
+from django.utils.decorators import method_decorator
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 from prometheus_client.django import PrometheusDjangoView
 
 from .client_logs import ClientLogError, RateLimiter, parse_batch, write_events
@@ -25,7 +31,39 @@ from .conf import app_settings
 
 logger = logging.getLogger("django_integration")
 
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
+
+def allow_methods(*methods: str) -> Callable[[_View], _View]:
+    """Serve only ``methods``; answer ``OPTIONS`` with ``Allow``, anything else with 405 and ``Allow``."""
+    allowed = [*methods, "OPTIONS"]
+
+    def decorator(view: _View) -> _View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method == "OPTIONS":
+                return _options(allowed)
+            if request.method not in methods:
+                response = HttpResponseNotAllowed(allowed)
+                log_response(
+                    "Method Not Allowed (%s): %s", request.method, request.path, response=response, request=request
+                )
+                return response
+            return view(request, *args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorator
+
+
+def _options(allowed: list[str]) -> HttpResponse:
+    response = HttpResponse(status=200)
+    response["Allow"] = ", ".join(allowed)
+    response["Content-Length"] = "0"
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
 class MetricsView(PrometheusDjangoView):
     """The global registry (ours and django-prometheus'), in OpenMetrics when the scraper asks for it.
 
@@ -33,11 +71,16 @@ class MetricsView(PrometheusDjangoView):
     not kept in that mode (prometheus-client cannot store them across processes).
     """
 
+    http_method_names = ["get", "head", "options"]
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         refusal = _metrics_refusal(request)
         if refusal is not None:
             return refusal
         return super().dispatch(request, *args, **kwargs)
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _options(["GET", "HEAD", "OPTIONS"])
 
 
 def _metrics_refusal(request: HttpRequest) -> HttpResponse | None:
@@ -60,7 +103,8 @@ def _metrics_refusal(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-@require_GET
+@csrf_exempt  # read-only: so that a wrong method gets 405 and Allow rather than a CSRF 403
+@allow_methods("GET", "HEAD")
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. Nothing else is checked, so a database outage does not restart it."""
     return JsonResponse({"status": "ok"})
@@ -91,7 +135,8 @@ def _unapplied_migrations(alias: str) -> list[str]:
         connections[alias].close()
 
 
-@require_GET
+@csrf_exempt
+@allow_methods("GET", "HEAD")
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: the database answers within the timeout and every migration is applied; else 503."""
     timeout = app_settings.readiness_db_timeout_seconds
@@ -120,7 +165,7 @@ _limiter_lock = threading.Lock()
 
 
 @csrf_exempt  # a beacon from the browser (navigator.sendBeacon) carries no CSRF token; it changes no state
-@require_POST
+@allow_methods("POST")
 def client_logs(request: HttpRequest) -> JsonResponse:
     """The frontend's log beacon: a JSON batch of events written as ``layer=frontend`` log lines."""
     settings = app_settings

@@ -342,7 +342,7 @@ def test_odd_content_length_headers_are_not_a_crash(length: str) -> None:
 def test_get_is_not_allowed() -> None:
     response = Client().get("/client-logs")
     assert response.status_code == 405
-    assert response["Allow"] == "POST"
+    assert response["Allow"] == "POST, OPTIONS"
 
 
 def test_rate_limit_per_address(settings: Settings) -> None:
