@@ -29,6 +29,7 @@ import heapq
 import http.client
 import ipaddress
 import itertools
+import re
 import socket
 import ssl
 import threading
@@ -77,10 +78,12 @@ CROSS_ORIGIN_HEADERS = frozenset({"user-agent", "accept", "accept-encoding", "ac
 # At most this long for one connection attempt, however much of the deadline is left.
 CONNECT_TIMEOUT_SECONDS = 10.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
 _READ_SIZE = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MESSAGE_CHARS = 300
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 class TransportFailure(Exception):
@@ -195,10 +198,24 @@ def send(
         received = [0]
         with _Guard(deadline) as guard:
             try:
-                response = _request(session, adapter, method, url, hop_headers, body, deadline, verify, cert, redirects)
+                try:
+                    response = _request(
+                        session, adapter, method, url, hop_headers, body, deadline, verify, cert, redirects
+                    )
+                except (requests.RequestException, OSError) as error:
+                    if not (guard.reused and not guard.fired and method in IDEMPOTENT and _stale(error)):
+                        raise
+                    # A kept-alive connection the server closed as we reused it: once more on a new one,
+                    # as browsers do for idempotent requests.
+                    guard.reused = False
+                    response = _request(
+                        session, adapter, method, url, hop_headers, body, deadline, verify, cert, redirects
+                    )
+                _check_deadline(guard)  # a head cut short by the watchdog can look complete
                 location = _location(response, redirects) if follow_redirects else None
                 if location is None:
                     content = _read_body(response, guard, deadline, max_bytes, cap_name, received)
+                    _check_deadline(guard)  # so can a body that ends without a length
                     response._content = content  # for openapi-core, which reads .content
                     return Reply(response, content, redirects)
             except TransportFailure as failure:
@@ -299,6 +316,19 @@ def _request(
     return response
 
 
+def _check_deadline(guard: _Guard) -> None:
+    if guard.fired:
+        raise TransportFailure("timeout", f"no answer in time: the run's deadline passed while {guard.phase}")
+
+
+def _stale(error: BaseException) -> bool:
+    """Whether a request failed the way one on a connection the server had already closed does."""
+    return any(
+        isinstance(cause, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+        for cause in _causes(error)
+    )
+
+
 def _location(response: requests.Response, redirects: list[str]) -> str | None:
     """The Location of a redirect to follow, or None when the response is the answer."""
     if response.status_code not in REDIRECT_STATUSES:
@@ -320,8 +350,11 @@ def _next_url(current: str, location: str, redirects: list[str]) -> str:
     shown = _short(repr(location), 200)
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in location):
         raise TransportFailure("redirect", f"the Location {shown} has control characters", redirects=redirects)
+    location = location.strip()
+    absolute = _SCHEME.match(location)
     try:
-        url = requote_uri(urljoin(current, location.strip()))
+        # An absolute Location is taken as it is: urljoin would read "http://" (no host) as the current URL.
+        url = requote_uri(location if absolute else urljoin(current, location))
     except (ValueError, requests.exceptions.InvalidURL):
         raise TransportFailure("redirect", f"the Location {shown} is not a URL", redirects=redirects) from None
     scheme = url.partition(":")[0].lower() if ":" in url else ""
@@ -530,6 +563,8 @@ class _Guard:
         self.fired = False
         self.done = False
         self.phase = "the request was being sent"
+        self.reused = False  # whether this hop sent its request on a kept-alive connection
+        self.connected: list[HTTPConnection] = []  # connections this hop opened
         self._watched: list[socket.socket] = []  # duplicates of the sockets in _sources
         self._sources: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -703,6 +738,8 @@ def _connect(conn: HTTPConnection) -> socket.socket:
         return HTTPConnection._new_conn(conn)
     timeout = conn.timeout if isinstance(conn.timeout, int | float) else None
     guard.phase = "the name was being resolved"
+    guard.connected.append(conn)
+    guard.reused = False
     try:
         addresses = _resolve(conn._dns_host, conn.port or 80, guard)
     except socket.gaierror as error:
@@ -739,8 +776,9 @@ def _before_request(conn: HTTPConnection) -> None:
     guard = _GUARD.get()
     if guard is not None:
         guard.phase = "the request was being sent"
-        if conn.sock is not None:  # a kept-alive connection: watched by this hop too
+        if conn.sock is not None:  # watched by this hop too (a kept-alive one, or connected for TLS just now)
             guard.watch(conn.sock)
+            guard.reused = not any(opened is conn for opened in guard.connected)
 
 
 def _before_head() -> None:

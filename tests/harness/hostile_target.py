@@ -20,6 +20,7 @@ Routes (query parameters in brackets):
 ``/header``                 [name, value] 200 with one extra header
 ``/bomb``                   [encoding=gzip|deflate|raw-deflate|gzip-gzip, mb=64, status=200] zeros, compressed
 ``/deep-json``              [depth=100000] ``[[[[…]]]]``
+``/big-json``               [items=100, size=1000] ``{"items": [...], "text": ...}``: ``items`` strings of ``size``
 ``/raw``                    [case] one of ``RAW_ANSWERS``, written as is, then the connection is closed
 ``/json``                   [status=200, type=application/json] the ``doc`` query value as the body
 ``/openapi.json``           an OpenAPI document for ``/raw`` and ``/deep-json`` (any JSON object / array)
@@ -164,6 +165,8 @@ class Conn:
 
 
 def head(status: int, headers: dict[str, str], reason: str = "X") -> bytes:
+    """A response head; ``Connection: close`` unless ``headers`` say otherwise (one request per connection)."""
+    headers = {"Connection": "close", **headers}
     lines = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers.items()), "", ""]
     return "\r\n".join(lines).encode("latin-1")
 
@@ -270,11 +273,17 @@ class _Handler(socketserver.BaseRequestHandler):
         if target.silent:
             target.release.wait()
             return
-        if target.tls is not None:
-            sock.settimeout(5)
-            sock = target.tls.wrap_socket(sock, server_side=True)
+        if target.tls is None:
+            self._serve(sock)
+            return
+        sock.settimeout(5)
+        with target.tls.wrap_socket(sock, server_side=True) as secure:
+            self._serve(secure)
+
+    def _serve(self, sock: socket.socket) -> None:
+        target = self.server.target
         sock.settimeout(10)
-        seen = _read_request(sock, target.port)
+        seen = read_request(sock, target.port)
         if seen is None:
             return
         target.record(seen)
@@ -288,7 +297,7 @@ class _Handler(socketserver.BaseRequestHandler):
             sock.shutdown(socket.SHUT_WR)
 
 
-def _read_request(sock: socket.socket, port: int) -> Seen | None:
+def read_request(sock: socket.socket, port: int) -> Seen | None:
     data = b""
     while b"\r\n\r\n" not in data:
         try:
@@ -422,6 +431,12 @@ def _deep_json(conn: Conn, seen: Seen) -> None:
     conn.answer(200, b"[" * depth + b"]" * depth, {"Content-Type": "application/json"})
 
 
+def _big_json(conn: Conn, seen: Seen) -> None:
+    query = _query(seen)
+    items, size = int(query.get("items", "100")), int(query.get("size", "1000"))
+    conn.json(200, {"items": ["i" * size for _ in range(items)], "text": "t" * size * items})
+
+
 def _raw(conn: Conn, seen: Seen) -> None:
     conn.send(RAW_ANSWERS[_query(seen)["case"]])
 
@@ -463,6 +478,7 @@ _ROUTES: dict[str, Handler] = {
     "/header": _header,
     "/bomb": _bomb,
     "/deep-json": _deep_json,
+    "/big-json": _big_json,
     "/raw": _raw,
     "/json": _json,
 }

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from synthetic.result import REASONS
-from tests.harness.hostile_target import HostileTarget, serve_hostile
+from tests.harness.hostile_target import Conn, HostileTarget, Seen, head, read_request, serve_hostile
 from tests.steps.stub import describe, run_steps, step
 
 
@@ -148,3 +148,31 @@ def test_a_body_over_max_response_bytes_is_cut_off_and_recorded_with_its_status_
     assert CAP < big.response_bytes <= CAP + 64 * 1024
     # ... and the rest was never taken off the wire (a socket buffer's worth at most).
     assert hostile.sent[route] < 32 * 1024 * 1024
+
+
+def _keep_alive_then_hang_up(conn: Conn, seen: Seen) -> None:
+    """Answers with keep-alive, then takes the next request on that connection and closes without answering."""
+    body = b'{"status": "ok"}'
+    conn.send(head(200, {"Connection": "keep-alive", "Content-Type": "application/json",
+                         "Content-Length": str(len(body))}) + body)  # fmt: skip
+    again = read_request(conn.sock, conn.target.port)
+    if again is not None:
+        conn.target.record(again)
+
+
+@pytest.mark.parametrize(("method", "reason", "requests"), [("GET", None, 3), ("PUT", None, 3), ("POST", "connect", 2)])
+def test_a_kept_alive_connection_closed_under_a_request_is_retried_once_when_idempotent(
+    hostile: HostileTarget, method: str, reason: str | None, requests: int
+) -> None:
+    hostile.route("/keep-alive", _keep_alive_then_hang_up)
+    run = run_steps(
+        hostile.url,
+        "- name: first\n  http: {path: /keep-alive}\n"
+        f"- name: second\n  http: {{method: {method}, path: /keep-alive}}",
+    )
+    second = step(run, "second")
+    assert second.reason == reason, describe(run)
+    if reason:
+        assert second.message == "connection failed: the server closed the connection without answering"
+    # first; second on the kept-alive connection (closed unanswered); for GET and PUT once more on a new one
+    assert len(hostile.received("/keep-alive")) == requests
