@@ -1,0 +1,196 @@
+"""The run's deadline holds in every phase of every request and every fetch; a hung target holds only its run.
+
+Socket timeouts bound single reads, so a target that sends its head a byte every half second never trips them;
+the transport's watchdog ends the exchange at the deadline instead. One table of targets that stall in each
+phase (name resolution cannot be made to hang here: it runs in a thread the deadline does not wait for), one
+of the OpenAPI document fetch (time, size before and after decompression, document bounds), and eight hung
+runs next to a healthy one. "Ended by the deadline + 1.5 s" is the behaviour under test, not a speed claim.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from synthetic.result import RunResult
+from synthetic.transport import pending_guards
+from tests.harness.hostile_target import HostileTarget, serve_hostile
+from tests.steps.stub import describe, run_steps, self_signed_certificate, step
+
+DEADLINE = 2.0
+SLACK = 1.5
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileTarget]:
+    with serve_hostile() as target:
+        yield target
+
+
+@pytest.fixture
+def silent() -> Iterator[HostileTarget]:
+    """Accepts connections and never says a word (not even a TLS handshake)."""
+    with serve_hostile(silent=True) as target:
+        yield target
+
+
+@pytest.fixture
+def tls_hostile(tmp_path: Path) -> Iterator[tuple[HostileTarget, Path]]:
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with serve_hostile(tls=context) as target:
+        yield target, cert
+
+
+def _timed(base_url: str, steps: str, target: str = "") -> tuple[RunResult, float]:
+    started = time.monotonic()
+    run = run_steps(base_url, steps, target=target, timeout=f"{DEADLINE}s")
+    return run, time.monotonic() - started
+
+
+# (route and query, extra step fields, the phase the message names)
+STALLS = [
+    ("/trickle-head", "{every: 0.5}", "", "the response head was arriving"),  # the reported case
+    ("/trickle-head", "{every: 0.05}", "", "the response head was arriving"),
+    ("/hang", "{}", "", "the response head was arriving"),
+    ("/trickle-body", "{every: 0.1, bytes: 100}", "", "the body was arriving"),
+    ("/trickle-body", "{every: 0.5, bytes: 100, type: application/json}", "", "the body was arriving"),
+    ("/chain", "{n: 6, every: 0.6}", "", "the response head was arriving"),  # each hop in time, not the chain
+    ("/redirect", "{to: /trickle-head}", "", "the response head was arriving"),
+    ("/redirect", "{to: '/trickle-body?every=0.2'}", "", "the body was arriving"),
+    ("/trickle-head", "{every: 0.5}", "\n  retries: 3", "the response head was arriving"),  # retries share it
+]
+
+
+@pytest.mark.parametrize(("route", "query", "extra", "phase"), STALLS, ids=[f"{r[0]} {r[1]}{r[2]}" for r in STALLS])
+def test_a_target_that_stalls_in_any_phase_ends_the_run_at_its_deadline(
+    hostile: HostileTarget, route: str, query: str, extra: str, phase: str
+) -> None:
+    run, elapsed = _timed(
+        hostile.url,
+        f"- name: stalled\n  http: {{path: {route}, query: {query}}}{extra}\n- name: after\n  http: {{path: /ok}}",
+    )
+    stalled = step(run, "stalled")
+    assert (stalled.status, stalled.reason) == ("failed", "timeout"), describe(run)
+    assert stalled.message == f"no answer in time: the run's deadline passed while {phase}", stalled.message
+    assert elapsed <= DEADLINE + SLACK, f"a {DEADLINE}s run took {elapsed:.1f}s"
+    assert stalled.duration <= DEADLINE + SLACK
+    assert step(run, "after").status == "skipped"
+    assert pending_guards() == 0, "every exchange let go of its watch"
+
+
+def test_a_target_that_never_starts_the_tls_handshake_ends_the_run_at_its_deadline(silent: HostileTarget) -> None:
+    run, elapsed = _timed(f"https://127.0.0.1:{silent.port}", "- name: secure\n  http: {path: /ok}")
+    secure = step(run, "secure")
+    assert (secure.status, secure.reason) == ("failed", "timeout"), describe(run)
+    assert secure.message.startswith("no answer in time: "), secure.message
+    assert elapsed <= DEADLINE + SLACK
+
+
+def test_a_target_that_accepts_and_never_answers_ends_the_run_at_its_deadline(silent: HostileTarget) -> None:
+    run, elapsed = _timed(f"http://127.0.0.1:{silent.port}", "- name: mute\n  http: {path: /ok}")
+    mute = step(run, "mute")
+    assert (mute.status, mute.reason) == ("failed", "timeout"), describe(run)
+    assert mute.message == "no answer in time: the run's deadline passed while the response head was arriving"
+    assert elapsed <= DEADLINE + SLACK
+
+
+def test_a_tls_target_that_trickles_its_head_ends_the_run_at_its_deadline(
+    tls_hostile: tuple[HostileTarget, Path],
+) -> None:
+    server, cert = tls_hostile
+    run, elapsed = _timed(
+        server.url, "- name: secure\n  http: {path: /trickle-head, query: {every: 0.5}}", f"tls: {{ca_file: {cert}}}"
+    )
+    secure = step(run, "secure")
+    assert (secure.status, secure.reason) == ("failed", "timeout"), describe(run)
+    assert secure.message == "no answer in time: the run's deadline passed while the response head was arriving"
+    assert elapsed <= DEADLINE + SLACK
+
+
+# --- the OpenAPI document: the same deadline, a size cap before and after decompression, document bounds -----
+
+BILLION_LAUGHS = (
+    'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+)
+
+# (the document's location on the hostile target, text the failure names)
+DOCUMENTS = [
+    ("/trickle-head?every=0.5", "no answer in time: the run's deadline passed while the response head was arriving"),
+    ("/trickle-body?every=0.1&bytes=1000", "no answer in time: the run's deadline passed while the body was arriving"),
+    ("/hang", "no answer in time"),
+    ("/chain?n=6&every=0.6", "no answer in time"),
+    ("/bomb?encoding=gzip&mb=256", "larger than the document size limit (16777216 bytes) ("),
+    ("/bomb?encoding=gzip-gzip&mb=256", "larger than the document size limit"),
+    ("/bloat-body?bytes=1073741824", "larger than the document size limit (16777216 bytes)"),
+    ("/deep-json?depth=1000", "nested deeper than 100 levels"),
+    ("/raw?case=status-not-a-number", "not valid HTTP"),
+    ("/redirect?to=ftp://127.0.0.1/openapi.json", "only http:// and https:// redirects"),
+    ("/loop", "more than 10 redirects"),
+    ("/json?status=404", "it answered 404"),
+]
+
+
+@pytest.mark.parametrize(("location", "fragment"), DOCUMENTS, ids=[r[0] for r in DOCUMENTS])
+def test_the_openapi_fetch_holds_the_run_deadline_and_the_document_bounds(
+    hostile: HostileTarget, location: str, fragment: str
+) -> None:
+    run, elapsed = _timed(
+        hostile.url,
+        "- name: checked\n  http: {path: /raw, query: {case: json-bad-charset}}\n  expect: {openapi: true}",
+        f"openapi: '{location}'",
+    )
+    checked = step(run, "checked")
+    assert (checked.status, checked.reason) == ("failed", "schema"), describe(run)
+    assert checked.message.startswith("openapi: cannot load the OpenAPI document"), checked.message
+    assert fragment in checked.message, checked.message
+    assert elapsed <= DEADLINE + SLACK
+    route = location.partition("?")[0]
+    assert hostile.sent[route] < 48 * 1024 * 1024, "the rest of an endless document was never taken off the wire"
+
+
+def test_a_yaml_document_that_expands_without_bound_is_refused(hostile: HostileTarget) -> None:
+    hostile.route("/laughs.yaml", lambda conn, seen: conn.answer(200, BILLION_LAUGHS.encode()))
+    run, _ = _timed(
+        hostile.url,
+        "- name: checked\n  http: {path: /raw, query: {case: json-bad-charset}}\n  expect: {openapi: true}",
+        "openapi: /laughs.yaml",
+    )
+    checked = step(run, "checked")
+    assert (checked.status, checked.reason) == ("failed", "schema"), describe(run)
+    assert "expands to more than" in checked.message, checked.message
+
+
+# --- a hung target holds only its own run ----------------------------------------------------------------------
+
+
+def test_eight_hung_runs_end_at_their_deadline_and_a_healthy_run_beside_them_passes(hostile: HostileTarget) -> None:
+    results: dict[str, tuple[RunResult, float]] = {}
+
+    def hung(index: int) -> None:
+        results[f"hung-{index}"] = _timed(hostile.url, "- name: stalled\n  http: {path: /trickle-head}")
+
+    def healthy() -> None:
+        results["healthy"] = _timed(hostile.url, "- name: ok\n  http: {path: /ok}\n- name: again\n  http: {path: /ok}")
+
+    threads = [threading.Thread(target=hung, args=(i,)) for i in range(8)]
+    threads.append(threading.Thread(target=healthy))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=DEADLINE + 10)
+    assert len(results) == 9
+    healthy_run, _ = results.pop("healthy")
+    assert healthy_run.success, describe(healthy_run)
+    for name, (run, elapsed) in results.items():
+        assert run.reason == "timeout", f"{name}: {describe(run)}"
+        assert elapsed <= DEADLINE + SLACK, f"{name} took {elapsed:.1f}s"
+    assert pending_guards() == 0
