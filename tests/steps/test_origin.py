@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from synthetic.config import ConfigError
 from tests.harness.hostile_target import HostileTarget, serve_hostile
-from tests.steps.stub import describe, run_steps, step
+from tests.steps.stub import Case, describe, run_steps, step
 
 
 @pytest.fixture
@@ -137,3 +138,23 @@ def test_a_value_json_cannot_carry_fails_the_step_before_sending(home: HostileTa
     assert (use.status, use.reason) == ("failed", "extraction"), describe(run)
     assert use.message.startswith("the JSON body cannot be sent"), use.message
     assert not home.received("/echo")
+
+
+# The same rules for what is written in the config: refused when it loads, with every problem named.
+LOAD_PROBLEMS = [
+    ("path: //other.example/x", "path must start with one '/'"),
+    ('path: "/\\\\other.example/x"', "path must start with one '/'"),
+    ("path: http://other.example/x", "path must start with one '/'"),
+    ('path: "/x\\r\\nHost: other.example"', "path has line breaks or control characters"),
+    ('path: /x, headers: {"Bad Name": v}', "header name 'Bad Name' is not a valid HTTP header name"),
+    ('path: /x, headers: {X-Ok: "a\\r\\nX-Injected: 1"}', "header X-Ok: the value has line breaks"),
+]
+
+
+@pytest.mark.parametrize(("http", "problem"), LOAD_PROBLEMS, ids=[r[0] for r in LOAD_PROBLEMS])
+def test_a_literal_path_or_header_that_would_leave_or_split_the_request_is_a_config_problem(
+    http: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        Case("http://127.0.0.1:1", f"- name: bad\n  http: {{{http}}}").config()
+    assert any(problem in found for found in error.value.problems), error.value.problems

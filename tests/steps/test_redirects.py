@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from synthetic.config import ConfigError
 from tests.harness.hostile_target import Conn, HostileTarget, Seen, head, serve_hostile
 from tests.steps.stub import Case, describe, run_steps, step
 
@@ -241,3 +242,10 @@ def test_the_openapi_fetch_carries_nothing_configured_to_another_origin(
     (asked,) = home.received("/redirect")
     assert asked.headers["x-api-key"] == "key-0123456789", "on the target's own origin they go along"
     assert asked.headers["x-synthetic"] != "1"
+
+
+@pytest.mark.parametrize("value", ["-1", "ten", "true", "1.5"])
+def test_max_redirects_must_be_a_whole_number(value: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        Case("http://127.0.0.1:1", f"- name: go\n  http: {{path: /x, max_redirects: {value}}}").config()
+    assert any("max_redirects must be a whole number >= 0" in found for found in error.value.problems)
