@@ -1,8 +1,8 @@
-"""``workflow-exporter``: the exporter service, ``--config.check``, and ``run`` for one workflow by hand.
+"""workflow-exporter: the exporter service, --config.check, and run for one workflow by hand.
 
 workflow-exporter --config.file=workflows.yml [--web.listen-address=127.0.0.1:9716] [--shard=0/2]
 workflow-exporter --config.file=workflows.yml --config.check
-workflow-exporter run --config.file=workflows.yml --workflow checkout --target demo-shop
+workflow-exporter run --config.file=workflows.yml --workflow checkout [--target demo-shop] [--format junit]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from prometheus_client import CollectorRegistry, disable_created_metrics
@@ -21,11 +22,13 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from django_integration.log import logging_config
 from synthetic.config import ConfigError, load_config
 from synthetic.durations import parse_duration
+from synthetic.run_formats import FORMATS
 from synthetic.runner import run_workflow
 from synthetic.waterfall import render_waterfall
 
 from . import __version__
 from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
+from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads_for
 from .service import Exporter
 from .sharding import Shard
@@ -55,9 +58,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, and every flag's default in its help."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workflow-exporter", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                                     formatter_class=_HelpFormatter)  # fmt: skip
     parser.add_argument("--version", action="version", version=f"workflow-exporter {__version__}")
     parser.add_argument("--config.file", dest="config_file", default="workflows.yml", help="workflow config (YAML)")
     parser.add_argument("--config.check", dest="config_check", action="store_true",
@@ -79,15 +86,30 @@ def _parser() -> argparse.ArgumentParser:
                         "answered 503 at once and counted (default: %(default)s)")  # fmt: skip
     parser.add_argument("--probe.timeout-offset", dest="timeout_offset", type=float, default=0.5,
                         help="seconds subtracted from Prometheus' scrape timeout for /probe runs")  # fmt: skip
-    parser.add_argument("--history.limit", dest="history_limit", type=int, default=200, help="runs kept for pages")
+    parser.add_argument("--history.limit", dest="history_limit", type=_positive_int, default=DEFAULT_LIMIT,
+                        metavar="N", help="runs kept for the pages")  # fmt: skip
+    parser.add_argument("--history.max-bytes", dest="history_max_bytes", type=_positive_int, metavar="BYTES",
+                        default=DEFAULT_MAX_BYTES, help="about this many bytes of runs kept for the pages; the "
+                        "oldest go first")  # fmt: skip
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"])  # fmt: skip
     commands = parser.add_subparsers(dest="command")
-    run = commands.add_parser("run", help="run one workflow once and print its waterfall (exit 1 on failure)")
-    run.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS)
-    run.add_argument("--workflow", required=True)
-    run.add_argument("--target", help="default: the workflow's only target")
-    run.add_argument("--timeout", type=float, help="seconds; default the workflow's timeout")
+    run = commands.add_parser(
+        "run",
+        help="run one workflow once and print its waterfall (exit 0 on success, 1 on failure, 2 on bad usage)",
+        description="Run one workflow once and print it; exit 0 on success, 1 on failure, 2 on bad usage. Only "
+        "what this workflow uses must be configured (a database only for sql steps, only its credentials).",
+        formatter_class=_HelpFormatter,
+    )
+    run.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS,
+                     help="workflow config (YAML); default workflows.yml")  # fmt: skip
+    run.add_argument("--workflow", required=True, help="the workflow to run")
+    run.add_argument("--target", help="the target to run it on; needed when the workflow has several")
+    run.add_argument("--timeout", type=_seconds, metavar="DURATION",
+                     help="bound the whole run (10s, 1m); default the workflow's own timeout")  # fmt: skip
+    run.add_argument("--format", choices=sorted(FORMATS), default="text",
+                     help="text: the waterfall; json: the whole run; junit: JUnit XML for CI")  # fmt: skip
+    run.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
     return parser
 
 
@@ -119,20 +141,29 @@ def check_config(path: str) -> int:
 
 def _run_once(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config_file)
+        config = load_config(args.config_file, workflows=[args.workflow])
     except ConfigError as error:
-        print(error, file=sys.stderr)
+        print(f"{args.config_file}: cannot run {args.workflow}:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
         return 2
-    workflow = config.workflows.get(args.workflow)
-    if workflow is None:
-        print(f"unknown workflow {args.workflow!r}; configured: {', '.join(sorted(config.workflows))}", file=sys.stderr)
-        return 2
+    workflow = config.workflows[args.workflow]
     target_name = args.target or (workflow.targets[0] if len(workflow.targets) == 1 else None)
     if target_name not in workflow.targets:
-        print(f"--target must be one of {', '.join(workflow.targets)}", file=sys.stderr)
+        print(f"--target must be one of: {', '.join(workflow.targets)}", file=sys.stderr)
         return 2
     run = run_workflow(workflow, config.targets[target_name], timeout=args.timeout)
-    sys.stdout.write(render_waterfall(run))
+    text = FORMATS[args.format](run)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"--output {args.output}: {error.strerror or error}", file=sys.stderr)
+            return 2
+        if args.format != "text":  # the file is for the machine; a person still sees the waterfall
+            sys.stdout.write(render_waterfall(run))
     return 0 if run.success else 1
 
 
@@ -147,7 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
     registry = CollectorRegistry()
     try:
         exporter = Exporter(args.config_file, registry, shard=shard, max_concurrency=args.max_concurrency,
-                            history_limit=args.history_limit)  # fmt: skip
+                            history_limit=args.history_limit, history_max_bytes=args.history_max_bytes)  # fmt: skip
     except ConfigError as error:
         print(f"{args.config_file}: invalid:\n{error}", file=sys.stderr)
         return 1

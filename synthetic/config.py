@@ -585,7 +585,8 @@ def _secret_variables(step_raw: Any) -> set[str]:
     header, query parameter, JSON or form field (``Authorization: Bearer ${access}`` makes ``access`` secret)."""
     if not isinstance(step_raw, Mapping):
         return set()
-    found = {str(name) for name in (step_raw.get("extract") or {}) if is_secret_name(str(name))}
+    extract = step_raw.get("extract")
+    found = {str(name) for name in extract if is_secret_name(str(name))} if isinstance(extract, Mapping) else set()
     stack: list[tuple[Any, bool]] = [(step_raw.get(kind), False) for kind in STEP_KINDS]
     while stack:
         value, secret = stack.pop()
