@@ -239,7 +239,11 @@ def send(
                 if response is not None:
                     response.close()  # a redirect's body is never read: its size and encoding cost nothing
         status = response.status_code
-        next_url = _next_url(url, location, redirects)
+        try:
+            next_url = _next_url(url, location, redirects)
+        except TransportFailure as failure:
+            failure.response = response  # the redirect that arrived is on the record
+            raise
         redirects.append(f"{status} {url} -> {next_url}")
         if len(redirects) > max_redirects:
             loop = " (a loop)" if next_url in visited else ""

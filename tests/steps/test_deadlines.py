@@ -2,13 +2,16 @@
 
 Socket timeouts bound single reads, so a target that sends its head a byte every half second never trips them;
 the transport's watchdog ends the exchange at the deadline instead. One table of targets that stall in each
-phase (name resolution cannot be made to hang here: it runs in a thread the deadline does not wait for), one
-of the OpenAPI document fetch (time, size before and after decompression, document bounds), and eight hung
-runs next to a healthy one. "Ended by the deadline + 1.5 s" is the behaviour under test, not a speed claim.
+phase (connect too: a full accept queue leaves the SYN unanswered; name resolution cannot be made to hang here,
+it runs in a thread the deadline does not wait for), one of the OpenAPI document fetch (time, size before and
+after decompression, document bounds), and eight hung runs next to a healthy one. "Ended by the deadline
++ 1.5 s" is the behaviour under test, not a speed claim.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import threading
 import time
@@ -83,6 +86,36 @@ def test_a_target_that_stalls_in_any_phase_ends_the_run_at_its_deadline(
     assert stalled.duration <= DEADLINE + SLACK
     assert step(run, "after").status == "skipped"
     assert pending_guards() == 0, "every exchange let go of its watch"
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose accept queue is full: the kernel leaves a new connection's SYN unanswered."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def test_a_connection_that_is_never_accepted_ends_the_run_at_its_deadline(full_backlog: int) -> None:
+    run, elapsed = _timed(f"http://127.0.0.1:{full_backlog}", "- name: queued\n  http: {path: /ok}")
+    queued = step(run, "queued")
+    assert (queued.status, queued.reason) == ("failed", "timeout"), describe(run)
+    assert queued.message == "no answer in time: the run's deadline passed while the connection was being made"
+    assert elapsed <= DEADLINE + SLACK
 
 
 def test_a_target_that_never_starts_the_tls_handshake_ends_the_run_at_its_deadline(silent: HostileTarget) -> None:

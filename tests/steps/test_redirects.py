@@ -98,6 +98,8 @@ def test_where_a_redirect_chain_ends(
     assert len(home.requests) <= 12, "the hop limit (10) bounds the requests a chain makes"
     # Every hop followed is on the run page, as a bounded list.
     assert go.exchange is not None and len(go.exchange.redirects) <= 20
+    if reason == "redirect":
+        assert go.http_status is not None and 300 <= go.http_status < 400, "the redirect that arrived is on record"
     if route == "/chain" and reason is None:
         assert len(go.exchange.redirects) == int(query["n"])
         assert go.exchange.redirects[0].startswith(f"302 {home.url}/chain?n=")
