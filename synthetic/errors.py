@@ -43,3 +43,9 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest known name, or ``""`` when nothing is close (difflib's ratio)."""
     close = difflib.get_close_matches(word, sorted(set(known)), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown(what: str, name: str, known: Iterable[str]) -> str:
+    """``unknown field 'x' (did you mean 'y'?)``, or with the list of known names when none is close."""
+    names = sorted(set(map(str, known)))
+    return f"unknown {what} {name!r}" + (did_you_mean(str(name), names) or f" (known: {', '.join(names)})")

@@ -46,7 +46,7 @@ from django_integration.marker import sign_marker
 
 from .. import transport
 from ..documents import DocumentError, DocumentLimits, load_json
-from ..errors import Problems
+from ..errors import Problems, unknown
 from ..ids import traceparent_for
 from ..model import Step, Target
 from ..openapi import FETCH_TIMEOUT_SECONDS
@@ -104,7 +104,7 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Ht
     allowed = {"method", "path", "headers", "query", "json", "form", "body", "follow_redirects", "max_redirects"}
     for key in raw:
         if key not in allowed:
-            problems.add(where, f"http: unknown field {key!r} (known: {', '.join(sorted(allowed))})")
+            problems.add(where, f"http: {unknown('field', key, allowed)}")
     method = str(raw.get("method", "GET")).upper()
     if method not in METHODS:
         problems.add(where, f"http: method {method!r} is not one of {', '.join(sorted(METHODS))}")
@@ -193,7 +193,7 @@ def parse_expect(raw: Mapping[str, Any], where: str, problems: Problems) -> dict
     expect: dict[str, Any] = {}
     for key in raw:
         if key not in allowed:
-            problems.add(where, f"expect: unknown assertion {key!r} (known: {', '.join(sorted(allowed))})")
+            problems.add(where, f"expect: {unknown('assertion', key, allowed)}")
     expect["status"] = _parse_statuses(raw.get("status", "2xx"), where, problems)
     if "json" in raw:
         if not isinstance(raw["json"], Mapping):
@@ -282,7 +282,7 @@ def parse_extract(raw: Mapping[str, Any], where: str, problems: Problems) -> dic
             except re.error as error:
                 problems.add(where, f"extract.{name}: invalid regular expression {expression!r}: {error}")
         else:
-            problems.add(where, f"extract.{name}: unknown source {kind!r} (known: cookie, header, json, regex)")
+            problems.add(where, f"extract.{name}: {unknown('source', kind, ('cookie', 'header', 'json', 'regex'))}")
     return extract
 
 

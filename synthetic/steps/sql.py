@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -79,14 +80,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
-from ..errors import Problems
+from ..errors import Problems, unknown
 from ..model import Step, Target
 from ..result import AssertionResult, Exchange, StepFailure, StepResult
 from ._base import RunContext, check_budget, fail_on_first_failed_check
@@ -583,7 +584,7 @@ def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> Sq
         return SqlSpec()
     for key in raw:
         if key not in ("query", "params"):
-            problems.add(where, f"sql: unknown field {key!r} (known: params, query)")
+            problems.add(where, f"sql: {unknown('field', key, ('params', 'query'))}")
     query = raw.get("query")
     if not isinstance(query, str):
         problems.add(where, f"sql: query must be one read-only statement ({STATEMENTS}), got {query!r}")
@@ -610,7 +611,7 @@ def parse_expect(raw: Mapping[str, Any], where: str, problems: Problems) -> dict
     allowed = {"rows", "min_rows", "values", "max_duration"}
     for key in raw:
         if key not in allowed:
-            problems.add(where, f"expect: unknown assertion {key!r} for sql (known: {', '.join(sorted(allowed))})")
+            problems.add(where, f"expect: {unknown('assertion', key, allowed)} for sql")
     expect: dict[str, Any] = {}
     for key in ("rows", "min_rows"):
         if key in raw:
@@ -678,7 +679,13 @@ def _query(
     deadline = time.monotonic() + timeout
     if parts.scheme == "sqlite":
         path = unquote(parts.path)[1:]  # sqlite:////abs/path or sqlite:///relative/path, as Django's DATABASE_URL
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+        absolute = os.path.abspath(path)
+        try:  # quoted: a '?' or '#' in a file name must not end the path of the URI
+            connection = sqlite3.connect(f"file:{quote(absolute)}?mode=ro", uri=True, timeout=timeout)
+        except sqlite3.OperationalError as error:
+            why = "no such file" if not os.path.exists(absolute) else "not a file" if os.path.isdir(absolute) else error
+            relative = "" if os.path.isabs(path) else f" (the dsn's relative path {path!r}, from {os.getcwd()!r})"
+            raise StepFailure("sql", f"cannot open the SQLite database {absolute!r}{relative}: {why}") from None
         # sqlite3's timeout only bounds waiting for locks; this interrupts a long query at the run's deadline.
         connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
         # mode=ro does not stop ATTACH (creates a file) or VACUUM INTO (copies the database to a file).

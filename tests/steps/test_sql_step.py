@@ -151,12 +151,32 @@ def test_sqlite_extraction_of_a_missing_column_or_row_fails_with_extraction(
     assert (read.status, read.reason, read.message) == ("failed", "extraction", message), describe(run)
 
 
-def test_a_missing_sqlite_file_fails_with_sql(tmp_path: Path) -> None:
-    dsn = f"sqlite:///{tmp_path / 'absent.sqlite3'}"
+@pytest.mark.parametrize(
+    ("name", "relative", "says"),
+    [
+        ("absent.sqlite3", False, "no such file"),
+        ("absent.sqlite3", True, "the dsn's relative path"),
+        ("a directory", False, "not a file"),
+        ("what?#odd.sqlite3", False, None),  # exists: '?' and '#' in a file name are part of the path
+    ],
+)
+def test_a_sqlite_file_that_cannot_be_opened_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, relative: bool, says: str | None
+) -> None:
+    file = tmp_path / name
+    if name == "a directory":
+        file.mkdir()
+    elif says is None:
+        sqlite3.connect(file).close()
+    monkeypatch.chdir(tmp_path)
+    dsn = f"sqlite:///{name if relative else file}".replace("?", "%3F").replace("#", "%23")
     run = run_steps(NO_HTTP, "- name: read\n  sql: SELECT 1", target=database(dsn))
     read = step(run, "read")
+    if says is None:
+        assert read.ok, describe(run)
+        return
     assert (read.status, read.reason) == ("failed", "sql"), describe(run)
-    assert read.message == "OperationalError: unable to open database file"
+    assert f"cannot open the SQLite database {str(file)!r}" in read.message and says in read.message
     assert not (tmp_path / "absent.sqlite3").exists(), "a read-only step must not create the database"
 
 
