@@ -142,9 +142,10 @@ def build() -> model.Dashboard:
         graph(
             "Step failures by reason",
             "Failed steps per rate interval by step and reason (dns, connect, tls, timeout, http_status, "
-            "assertion, schema, extraction, sql, circuit_open, skipped, internal). connect/dns/tls: the target is "
-            "unreachable; http_status/schema: the API changed or broke; assertion: too slow or wrong content; "
-            "skipped: an earlier step failed. Diamonds are exemplars (run correlation IDs).",
+            "protocol, redirect, assertion, schema, extraction, sql, circuit_open, internal). connect/dns/tls: "
+            "the target is unreachable; protocol/redirect: it answered what HTTP does not allow or redirected "
+            "where a run cannot follow; http_status/schema: the API changed or broke; assertion: too slow or wrong "
+            "content; internal: a bug in the exporter. Diamonds are exemplars (run correlation IDs).",
             "short",
             target(
                 f"sum by (step, reason) ({increase('workflow_step_failures_total', *steps)})\nor on() {zero('reason')}",
