@@ -12,6 +12,14 @@ _reported: set[str] = set()
 _lock = threading.Lock()
 
 
+def count(component: str) -> None:
+    """Count a failure without logging it (for failures inside logging itself)."""
+    from .metrics import get_metrics
+
+    with suppress(Exception):  # no Django settings (a process that only uses our formatter), broken metrics
+        get_metrics().internal_errors.labels(component).inc()
+
+
 def report(component: str, error: BaseException) -> None:
     """Count the failure and log it the first time this component fails."""
     from .metrics import get_metrics

@@ -16,8 +16,14 @@ LogLines = Callable[[], list[dict[str, Any]]]
 
 
 @pytest.fixture
-def json_logs() -> Iterator[LogLines]:
+def json_logs(raw_logs: Callable[[], list[str]]) -> LogLines:
     """Every log line of the test, as the integration's JSON formatter writes it, parsed back."""
+    return lambda: [json.loads(line) for line in raw_logs()]
+
+
+@pytest.fixture
+def raw_logs() -> Iterator[Callable[[], list[str]]]:
+    """Every log line of the test as the integration's JSON formatter wrote it (a real StreamHandler), as text."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
@@ -27,7 +33,7 @@ def json_logs() -> Iterator[LogLines]:
     previous = root.level
     root.setLevel(logging.INFO)
     try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+        yield lambda: stream.getvalue().splitlines()
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
