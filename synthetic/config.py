@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -40,7 +40,11 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,62}")
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def load_config(path: str | Path, workflows: Collection[str] | None = None) -> Config:
+def load_config(
+    path: str | Path,
+    workflows: Collection[str] | None = None,
+    sections: Mapping[str, SectionParser] | None = None,
+) -> Config:
     """Read and validate a config file; ConfigError lists every problem.
 
     ``workflows`` (``run`` gives the one it runs) validates only those workflows and what they use: a
@@ -52,7 +56,7 @@ def load_config(path: str | Path, workflows: Collection[str] | None = None) -> C
         data = read_bounded(path, CONFIG_LIMITS.max_bytes)
     except (OSError, ValueError) as error:  # DocumentError is a ValueError; so is a NUL in the path
         raise ConfigError([f"{path}: cannot read: {_os_error(error)}"]) from None
-    return parse_config(data, str(path), base_dir=path.parent, workflows=workflows)
+    return parse_config(data, str(path), base_dir=path.parent, workflows=workflows, sections=sections)
 
 
 def read_bounded(path: Path, max_bytes: int) -> bytes:
@@ -69,13 +73,24 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+SectionParser = Callable[[Any, str, Problems, Path], Any]
+"""Reads one top-level section that another layer owns (the exporter's ``trace:``, ``frontend:``):
+``(raw value, where, problems, base_dir) -> parsed value``; it adds problems instead of raising."""
+
+
 def parse_config(
     text: str | bytes,
     path: str = "<config>",
     base_dir: Path | None = None,
     workflows: Collection[str] | None = None,
+    sections: Mapping[str, SectionParser] | None = None,
 ) -> Config:
-    """Validate a config document; ConfigError lists every problem (``workflows`` as in ``load_config``)."""
+    """Validate a config document; ConfigError lists every problem (``workflows`` as in ``load_config``).
+
+    ``sections`` maps the names of further top-level sections to their readers (passed in by the layer that
+    owns them, so this package imports nothing above it); their results are in ``Config.sections``.
+    """
+    sections = sections or {}
     problems = Problems(path)
     document_problems: list[str] = []
     try:
@@ -88,7 +103,7 @@ def parse_config(
     if not isinstance(raw, dict):
         problems.add("", "expected a mapping with 'targets' and 'workflows'")
         problems.raise_if_any()
-    _unknown_keys(raw, {"targets", "workflows"}, "", problems)
+    _unknown_keys(raw, {"targets", "workflows", *sections}, "", problems)
     reader = _Reader(problems, base_dir or Path("."), strict=workflows is None)
     targets = reader.targets(raw.get("targets"))
     workflows_raw = raw.get("workflows")
@@ -99,8 +114,13 @@ def parse_config(
         workflows_raw = {name: spec for name, spec in workflows_raw.items() if name in workflows}
     parsed = reader.workflows(workflows_raw, targets)
     reader.settle_deferred()
+    extra = {
+        name: read(raw[name], name, problems, base_dir or Path("."))
+        for name, read in sections.items()
+        if raw.get(name) is not None
+    }
     problems.raise_if_any()
-    return Config(path=path, targets=targets, workflows=parsed)
+    return Config(path=path, targets=targets, workflows=parsed, sections=extra)
 
 
 def _os_error(error: OSError | ValueError) -> str:

@@ -106,6 +106,8 @@ class Config:
     path: str
     targets: Mapping[str, Target]
     workflows: Mapping[str, Workflow]
+    # Top-level sections owned by other layers (``trace``, ``frontend``), as their readers parsed them.
+    sections: Mapping[str, Any] = field(default_factory=dict)
 
     def pairs(self) -> list[tuple[Workflow, Target]]:
         """Every (workflow, target) pair to run, in a stable order."""

@@ -23,6 +23,7 @@ from synthetic.config import (
     load_config,
     parse_config,
 )
+from synthetic.errors import Problems
 from synthetic.steps.http import HttpSpec
 from synthetic.steps.sql import SqlSpec
 from tests.conftest import REPO_ROOT
@@ -432,3 +433,31 @@ def test_config_check_of_a_valid_file_exits_0() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{VALID}: valid, 2 workflows on 2 targets\n"
     assert result.stderr == ""
+
+
+def test_sections_owned_by_another_layer_are_read_by_their_own_reader() -> None:
+    """A top-level section (the exporter's ``trace:``) is unknown to the engine alone, and read by the reader the
+    owning layer passes in, its problems listed with the others."""
+    text = VALID.read_text().replace("workflows:", "trace:\n  logs: [a.log, 3]\nworkflows:", 1)
+
+    def read_trace(raw: object, where: str, problems: Problems, base_dir: Path) -> object:
+        assert isinstance(raw, dict)
+        for item in raw["logs"]:
+            if not isinstance(item, str):
+                problems.add(f"{where}.logs", f"expected a path, got {item!r}")
+        return {"logs": [item for item in raw["logs"] if isinstance(item, str)]}
+
+    os.environ.update(VALID_ENV)
+    try:
+        with pytest.raises(ConfigError) as alone:
+            parse_config(text, "t.yml", base_dir=TESTDATA)
+        assert alone.value.problems == ["t.yml: unknown field 'trace' (known: targets, workflows)"]
+        with pytest.raises(ConfigError) as read:
+            parse_config(text, "t.yml", base_dir=TESTDATA, sections={"trace": read_trace})
+        assert read.value.problems == ["t.yml: trace.logs: expected a path, got 3"]
+        fine = text.replace("[a.log, 3]", "[a.log]")
+        config = parse_config(fine, "t.yml", base_dir=TESTDATA, sections={"trace": read_trace})
+        assert config.sections == {"trace": {"logs": ["a.log"]}}
+    finally:
+        for name in VALID_ENV:
+            os.environ.pop(name, None)
