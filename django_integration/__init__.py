@@ -6,7 +6,7 @@ Public API::
     propagation_headers()         X-Request-ID and traceparent for any outbound client
     correlated_session()          a requests.Session that adds them
     instrument_session(session)   the same for a session you already have
-    logging_config()              a LOGGING dict: JSON lines with the correlation ID
+    logging_config(base=LOGGING)  a LOGGING dict: JSON lines with the correlation ID, merged into yours
 """
 
 from .correlation import get_correlation_id
