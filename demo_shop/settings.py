@@ -5,7 +5,7 @@ Environment:
     DJANGO_SECRET_KEY       required outside DEBUG in a real deployment; a fixed demo key otherwise
     DJANGO_DEBUG            "1" for Django's debug mode
     DJANGO_ALLOWED_HOSTS    comma-separated, default 127.0.0.1,localhost
-    CORS_ALLOWED_ORIGINS    comma-separated origins the Next.js frontend runs on
+    CORS_ALLOWED_ORIGINS    comma-separated origins the Next.js storefront runs on (also trusted by /client-logs)
     DEMO_FAULTS_ENABLED     "1" to make the switchable faults available at all
     DEMO_FAULTS             comma-separated faults switched on at start
     DEMO_SLOW_SECONDS       how long the slow_products query sleeps (default 1.2)
@@ -19,6 +19,7 @@ import os
 from datetime import timedelta
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 
 from django_integration.log import logging_config
 
@@ -85,6 +86,8 @@ CORS_ALLOWED_ORIGINS = _env_list("CORS_ALLOWED_ORIGINS", "http://127.0.0.1:3000,
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Server-Timing"]
+# The storefront's fetch sends the correlation headers (js/: X-Request-ID and traceparent on every API call).
+CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "traceparent")
 
 REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes anonymous requests answer 401, not 403.

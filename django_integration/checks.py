@@ -46,3 +46,49 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return [Error(problem, id="django_integration.E002") for problem in settings_problems()]
+
+
+CORS_MIDDLEWARE_PATH = "corsheaders.middleware.CorsMiddleware"
+CORRELATION_REQUEST_HEADERS = ("x-request-id", "traceparent")
+
+
+@register(Tags.compatibility)
+def check_cors_headers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With django-cors-headers installed, a frontend on another origin must be allowed to send the correlation
+    headers (or its fetch fails the preflight) and to read ``X-Request-ID`` (or it cannot report the failed
+    call's ID)."""
+    if "corsheaders" not in (getattr(settings, "INSTALLED_APPS", None) or ()):
+        return []
+    try:
+        from corsheaders.defaults import default_headers
+    except ImportError:  # listed but not installed: Django reports that itself
+        return []
+    messages: list[CheckMessage] = []
+    allowed = {str(name).lower() for name in getattr(settings, "CORS_ALLOW_HEADERS", default_headers)}
+    missing = [name for name in CORRELATION_REQUEST_HEADERS if name not in allowed]
+    if missing:
+        messages.append(
+            Warning(
+                f"CORS_ALLOW_HEADERS lacks {', '.join(missing)}: a browser fetch from another origin that sends the "
+                "correlation headers fails its CORS preflight.",
+                hint='CORS_ALLOW_HEADERS = (*corsheaders.defaults.default_headers, "x-request-id", "traceparent")',
+                id="django_integration.W003",
+            )
+        )
+    exposed = {str(name).lower() for name in getattr(settings, "CORS_EXPOSE_HEADERS", ())}
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours_outside = (
+        MIDDLEWARE_PATH in middleware
+        and CORS_MIDDLEWARE_PATH in middleware
+        and middleware.index(MIDDLEWARE_PATH) < middleware.index(CORS_MIDDLEWARE_PATH)
+    )
+    # Outside CorsMiddleware, our middleware appends X-Request-ID to Access-Control-Expose-Headers itself.
+    if "x-request-id" not in exposed and not ours_outside:
+        messages.append(
+            Warning(
+                "X-Request-ID is not exposed to other origins: a frontend cannot read the ID of a failed API call.",
+                hint=f'Add "X-Request-ID" to CORS_EXPOSE_HEADERS, or put {MIDDLEWARE_PATH!r} above CorsMiddleware.',
+                id="django_integration.W004",
+            )
+        )
+    return messages

@@ -16,6 +16,9 @@ Every key, its default and its meaning (also in the README)::
         "CLIENT_LOGS_MAX_BYTES": 65536,
         "CLIENT_LOGS_MAX_EVENTS": 50,
         "CLIENT_LOGS_RATE_PER_MINUTE": 120, # per client address
+        "CLIENT_LOGS_ALLOWED_ORIGINS": None,  # cross-origin pages that may post; None: django-cors-headers' own
+        "FRONTEND_ROUTES": [],              # when set, the only route templates that become labels
+        "FRONTEND_MAX_ROUTES": 100,         # distinct frontend route labels at most; the rest are <other>
         "EXCLUDED_ROUTES": ["metrics", "healthz", "readyz"],  # no request metrics or log line
         "LATENCY_BUCKETS": (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     }
@@ -45,6 +48,9 @@ DEFAULTS: Mapping[str, Any] = {
     "CLIENT_LOGS_MAX_BYTES": 65536,
     "CLIENT_LOGS_MAX_EVENTS": 50,
     "CLIENT_LOGS_RATE_PER_MINUTE": 120,
+    "CLIENT_LOGS_ALLOWED_ORIGINS": None,
+    "FRONTEND_ROUTES": [],
+    "FRONTEND_MAX_ROUTES": 100,
     "EXCLUDED_ROUTES": ["metrics", "healthz", "readyz"],
     "LATENCY_BUCKETS": (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 }
@@ -150,6 +156,20 @@ class AppSettings:
         return int(_get("CLIENT_LOGS_RATE_PER_MINUTE"))
 
     @_memoized
+    def client_logs_allowed_origins(self) -> tuple[str, ...] | None:
+        """Origins whose pages may post log batches; None: take django-cors-headers' settings."""
+        value = _get("CLIENT_LOGS_ALLOWED_ORIGINS")
+        return None if value is None else tuple(str(origin).rstrip("/") for origin in value)
+
+    @_memoized
+    def frontend_routes(self) -> frozenset[str]:
+        return frozenset(_get("FRONTEND_ROUTES"))
+
+    @_memoized
+    def frontend_max_routes(self) -> int:
+        return int(_get("FRONTEND_MAX_ROUTES"))
+
+    @_memoized
     def excluded_routes(self) -> frozenset[str]:
         return frozenset(_get("EXCLUDED_ROUTES"))
 
@@ -188,6 +208,7 @@ def settings_problems() -> list[str]:
         "CLIENT_LOGS_MAX_BYTES": int,
         "CLIENT_LOGS_MAX_EVENTS": int,
         "CLIENT_LOGS_RATE_PER_MINUTE": int,
+        "FRONTEND_MAX_ROUTES": int,
     }
     for key, kind in numbers.items():
         if key in raw:
@@ -198,9 +219,12 @@ def settings_problems() -> list[str]:
         problems.append(f"{SETTINGS_NAME}['REPEATED_QUERY_THRESHOLD'] must be a whole number")
     # A string here would be read character by character; None would crash this check and /metrics.
     collection = (list, tuple, set, frozenset)
-    for key in ("METRICS_ALLOWED_NETWORKS", "EXCLUDED_ROUTES"):
+    for key in ("METRICS_ALLOWED_NETWORKS", "EXCLUDED_ROUTES", "FRONTEND_ROUTES"):
         if key in raw and not isinstance(raw[key], collection):
             problems.append(f"{SETTINGS_NAME}[{key!r}] must be a list, got {raw[key]!r}")
+    origins = raw.get("CLIENT_LOGS_ALLOWED_ORIGINS")
+    if origins is not None and not isinstance(origins, collection):
+        problems.append(f"{SETTINGS_NAME}['CLIENT_LOGS_ALLOWED_ORIGINS'] must be a list or None, got {origins!r}")
     if isinstance(raw.get("METRICS_ALLOWED_NETWORKS"), collection):
         import ipaddress
 

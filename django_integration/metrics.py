@@ -19,11 +19,18 @@ _EXEMPLAR_VALUE_MAX = 128 - len(EXEMPLAR_LABEL)
 # Where a failure of ours can happen (the `component` label of django_integration_internal_errors_total).
 INTERNAL_COMPONENTS = (
     "correlation_id", "route", "response_headers", "error_class", "metrics", "repeated_queries",
-    "request_log", "sql_comment", "sql_accounting", "stream", "log_format",
+    "request_log", "sql_comment", "sql_accounting", "stream", "log_format", "frontend_metrics",
 )  # fmt: skip
 DB_QUERY_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500)
 DB_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 DEFAULT_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Web Vitals in seconds (LCP, INP, FCP, TTFB); the Core Web Vitals thresholds are bucket bounds, so alerts and
+# panels compare exactly: INP 0.2/0.5, TTFB 0.8/1.8, FCP 1.8/3, LCP 2.5/4.
+WEB_VITALS_SECONDS_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.8, 2.5, 3.0, 4.0, 6.0, 10.0, 20.0)
+# Unitless vitals (CLS): good up to 0.1, poor above 0.25.
+WEB_VITALS_SCORE_BUCKETS = (0.01, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0)
+# Why /client-logs refused a batch (the reason label of django_frontend_beacons_refused_total).
+BEACON_REFUSALS = ("too_large", "invalid", "rate_limited", "origin")
 
 
 def exemplar(correlation_id: str) -> dict[str, str]:
@@ -84,6 +91,34 @@ class Metrics:
             ["route", "method", "status_class"],
             registry=registry,
         )
+        self.frontend_events = Counter(
+            "django_frontend_events",
+            "Events the browser posted to /client-logs, by level and Next.js route template (capped; others <other>).",
+            ["level", "route"],
+            registry=registry,
+        )
+        self.frontend_vitals_seconds = Histogram(
+            "django_frontend_web_vitals_seconds",
+            "Web Vitals measured in the browser (LCP, INP, FCP, TTFB), by vital and route template.",
+            ["name", "route"],
+            buckets=WEB_VITALS_SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self.frontend_vitals_score = Histogram(
+            "django_frontend_web_vitals_score",
+            "Unitless Web Vitals measured in the browser (CLS), by vital and route template.",
+            ["name", "route"],
+            buckets=WEB_VITALS_SCORE_BUCKETS,
+            registry=registry,
+        )
+        self.frontend_beacons_refused = Counter(
+            "django_frontend_beacons_refused",
+            "Log batches /client-logs refused, by reason (too_large, invalid, rate_limited, origin).",
+            ["reason"],
+            registry=registry,
+        )
+        for refusal in BEACON_REFUSALS:
+            self.frontend_beacons_refused.labels(refusal)
         # labels() validates and locks on every call; the children of a label set never change, so keep them.
         self._request_children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self.internal_errors = Counter(

@@ -26,7 +26,7 @@ from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from prometheus_client.django import PrometheusDjangoView
 
-from .client_logs import ClientLogError, RateLimiter, parse_batch, write_events
+from .client_logs import ClientLogError, RateLimiter, beacon_cors, parse_batch, write_events
 from .conf import app_settings
 
 logger = logging.getLogger("django_integration")
@@ -165,6 +165,7 @@ _limiter_lock = threading.Lock()
 
 
 @csrf_exempt  # a beacon from the browser (navigator.sendBeacon) carries no CSRF token; it changes no state
+@beacon_cors  # preflights and posts from the trusted frontend origins; 403 for other origins
 @allow_methods("POST")
 def client_logs(request: HttpRequest) -> JsonResponse:
     """The frontend's log beacon: a JSON batch of events written as ``layer=frontend`` log lines."""
