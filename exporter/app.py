@@ -1,7 +1,8 @@
 """The exporter's HTTP interface (WSGI): routing only, the work is in ``Exporter``.
 
 ``/metrics`` (OpenMetrics when asked, with exemplars), ``/probe?target=&workflow=[&debug=true]``,
-``/-/healthy``, ``/-/ready``, ``POST /-/reload``, ``/`` (recent runs) and ``/runs/<correlation id>``.
+``/-/healthy``, ``/-/ready``, ``POST /-/reload``, the pages (``/``, ``/runs/<correlation id>``, ``/failures``,
+``POST /runs/<id>/replay`` with ``--web.enable-replay``) and the JSON API under ``/api/v1/`` (exporter/api.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
 
 from synthetic.waterfall import render_waterfall
 
+from .api import DEFAULT_MAX_STREAMS, Api
 from .metrics import probe_registry
-from .pages import render_index, render_run
+from .pages import failures_page, index_page, run_page
+from .replay import replay_from_page
 from .service import Exporter
 
 logger = logging.getLogger("exporter.http")
@@ -54,6 +57,8 @@ class ExporterApp:
         registry: CollectorRegistry,
         timeout_offset: float = 0.5,
         max_probes_in_flight: int = DEFAULT_PROBE_MAX_CONCURRENCY,
+        max_streams: int = DEFAULT_MAX_STREAMS,
+        enable_replay: bool = False,
     ) -> None:
         if max_probes_in_flight < 1:
             raise ValueError(f"max_probes_in_flight must be at least 1, not {max_probes_in_flight}")
@@ -63,12 +68,16 @@ class ExporterApp:
         self._probe_slots = threading.BoundedSemaphore(max_probes_in_flight)
         exporter.metrics.probe_requests.labels("refused")  # the series exists from the start, for rate()
         self._metrics_app = make_wsgi_app(registry)
+        self.api = Api(exporter, max_streams)  # --web.max-streams: event streams open at once
+        self.enable_replay = enable_replay  # --web.enable-replay: POST /runs/<id>/replay
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/metrics":
             return self._metrics_app(environ, start_response)
+        if path == "/api/v1/stream":  # Server-Sent Events: no Content-Length
+            return self.api.stream(environ, start_response)
         try:
             status, headers, body = self.route(method, path, environ)
         except Exception:
@@ -84,9 +93,14 @@ class ExporterApp:
             "/-/ready": lambda m, e: _text("200 OK", "Ready\n"),
             "/-/reload": self.reload,
             "/": self.index,
+            "/failures": lambda m, e: _html(*failures_page(self.exporter, e)),
         }
         if path in routes:
             return routes[path](method, environ)
+        if path.startswith("/api/v1/"):
+            return self.api.route(method, path, environ)
+        if path.startswith("/runs/") and path.endswith("/replay"):
+            return replay_from_page(self, method, path.removeprefix("/runs/").removesuffix("/replay"), environ)
         if path.startswith("/runs/"):
             return self.run_page(path.removeprefix("/runs/"))
         return _text("404 Not Found", f"not found: {path}\n")
@@ -134,12 +148,18 @@ class ExporterApp:
         return _text(status, result.message + "\n")
 
     def index(self, method: str, environ: WSGIEnvironment) -> Response:
-        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], render_index(self.exporter).encode()
+        return _html(*index_page(self.exporter, environ))
 
     def run_page(self, correlation_id: str) -> Response:
-        run = self.exporter.history.get(correlation_id)
-        if run is None:
-            return _text("404 Not Found", "no such run in the recent history\n")
-        target = self.exporter.config.targets.get(run.target)
-        page = render_run(run, target.secrets() if target else [])
-        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], page.encode()
+        return _html(*run_page(self.exporter, correlation_id, self.enable_replay))
+
+    def acquire_probe_slot(self) -> bool:
+        """A /probe slot for a run served in a request (a probe, a replay); release with release_probe_slot."""
+        return self._probe_slots.acquire(blocking=False)
+
+    def release_probe_slot(self) -> None:
+        self._probe_slots.release()
+
+
+def _html(status: str, page: str) -> Response:
+    return status, [("Content-Type", "text/html; charset=utf-8")], page.encode()

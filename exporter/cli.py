@@ -3,6 +3,7 @@
 workflow-exporter --config.file=workflows.yml [--web.listen-address=127.0.0.1:9716] [--shard=0/2]
 workflow-exporter --config.file=workflows.yml --config.check
 workflow-exporter run --config.file=workflows.yml --workflow checkout [--target demo-shop] [--format junit]
+workflow-exporter replay <run id> [--step NAME] [--set var=value] [--body-file F]
 """
 
 from __future__ import annotations
@@ -22,16 +23,20 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from django_integration.log import logging_config
 from synthetic.config import ConfigError, load_config
 from synthetic.durations import parse_duration
+from synthetic.result import RunResult
 from synthetic.run_formats import FORMATS
 from synthetic.runner import run_workflow
 from synthetic.waterfall import render_waterfall
 
 from . import __version__
+from .api import DEFAULT_MAX_STREAMS
 from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
+from .replay import MAX_BODY_FILE, ReplayError, parse_assignments, plan_replay
 from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads_for
 from .service import Exporter
 from .sharding import Shard
+from .store import DEFAULT_STORAGE_PATH, RunStore, StoreError
 
 DEFAULT_LISTEN = "127.0.0.1:9716"
 logger = logging.getLogger("exporter")
@@ -56,6 +61,28 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 s, not {text}")
     return value
+
+
+_SIZE_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50, "EB": 1 << 60}
+
+
+def _size(text: str) -> int:
+    """A size flag as Prometheus writes it: ``512MB``, ``10GB`` (units of 1024, B to EB); 0 means no limit."""
+    number = text.rstrip("BKMGTPE")
+    unit = text[len(number):] or "B"
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _SIZE_UNITS or value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (use e.g. 512MB, 10GB; 0 for no limit)")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def _storage_flags(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument("--storage.path", dest="storage_path", default=default, metavar="DIR",
+                        help="directory of the run store (SQLite); \"\" keeps runs in memory only"
+                        + (" (default: %(default)s)" if default else "; default: runs are not stored"))  # fmt: skip
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -91,6 +118,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--history.max-bytes", dest="history_max_bytes", type=_positive_int, metavar="BYTES",
                         default=DEFAULT_MAX_BYTES, help="about this many bytes of runs kept for the pages; the "
                         "oldest go first")  # fmt: skip
+    _storage_flags(parser, DEFAULT_STORAGE_PATH)
+    parser.add_argument("--storage.retention.time", dest="retention_time", type=_seconds, default="7d",
+                        metavar="DURATION", help="delete stored runs older than this (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--storage.retention.size", dest="retention_size", type=_size, default="0",
+                        metavar="SIZE", help="delete the oldest runs while the store is larger (512MB, 10GB; 0: no "
+                        "limit) (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--web.enable-replay", dest="enable_replay", action="store_true",
+                        help="let the run pages replay a run (POST, same origin, configured targets only)")  # fmt: skip
+    parser.add_argument("--web.max-streams", dest="max_streams", type=int, default=DEFAULT_MAX_STREAMS, metavar="N",
+                        help="live run streams (/api/v1/stream) open at once, each on a thread of its own; one more "
+                        "is answered 503 (default: %(default)s)")  # fmt: skip
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"])  # fmt: skip
     commands = parser.add_subparsers(dest="command")
@@ -110,19 +148,45 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=sorted(FORMATS), default="text",
                      help="text: the waterfall; json: the whole run; junit: JUnit XML for CI")  # fmt: skip
     run.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
+    _storage_flags(run, None)
+    replay = commands.add_parser(
+        "replay",
+        help="run a stored run's workflow (or one step) again, store it linked to the original, print the waterfall",
+        description="Run a stored run's workflow again with the current config (its secrets from there), or one "
+        "step with the values the original run had; store the result as a new run linked to the original and print "
+        "its waterfall. Exit 0 on success, 1 on failure, 2 on bad usage.",
+        formatter_class=_HelpFormatter,
+    )
+    replay.add_argument("run_id", metavar="ID", help="the run's ID (its correlation ID, as in /runs/<id>)")
+    replay.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS,
+                        help="workflow config (YAML); default workflows.yml")  # fmt: skip
+    replay.add_argument("--storage.path", dest="storage_path", default=DEFAULT_STORAGE_PATH, metavar="DIR",
+                        help="directory of the run store (default: %(default)s)")  # fmt: skip
+    replay.add_argument("--step", help="run only this step, with the values the original run had")
+    replay.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
+                        help="give or replace a variable's value (repeatable; a JSON scalar keeps its type)")  # fmt: skip
+    replay.add_argument("--body-file", dest="body_file", metavar="FILE",
+                        help="send this file as the step's body (with --step; JSON for a json body)")  # fmt: skip
+    replay.add_argument("--timeout", type=_seconds, metavar="DURATION",
+                        help="bound the whole run (10s, 1m); default the workflow's own timeout")  # fmt: skip
+    replay.add_argument("--format", choices=sorted(FORMATS), default="text",
+                        help="text: the waterfall; json: the whole run; junit: JUnit XML for CI")  # fmt: skip
+    replay.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
-    interactive = args.command == "run" or args.config_check
+    interactive = args.command in ("run", "replay") or args.config_check
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
     logging.config.dictConfig(logging_config(level=level, layer="probe", stream="stderr" if interactive else "stdout"))
     if args.config_check:
         return check_config(args.config_file)
     if args.command == "run":
         return _run_once(args)
+    if args.command == "replay":
+        return _replay(args)
     return _serve(args)
 
 
@@ -153,6 +217,29 @@ def _run_once(args: argparse.Namespace) -> int:
         print(f"--target must be one of: {', '.join(workflow.targets)}", file=sys.stderr)
         return 2
     run = run_workflow(workflow, config.targets[target_name], timeout=args.timeout)
+    if args.storage_path:
+        code = _store(args.storage_path, run, "cli")
+        if code:
+            return code
+    return _write(args, run)
+
+
+def _store(path: str, run: RunResult, source: str, replay_of: str | None = None) -> int:
+    """Add ``run`` to the store at ``path`` and wait until it is written; 2 when the store is refused."""
+    try:
+        store = RunStore(path)
+    except StoreError as error:
+        print(f"--storage.path: {error}", file=sys.stderr)
+        return 2
+    try:
+        store.add(run, source=source, replay_of=replay_of)
+    finally:
+        store.close()
+    return 0
+
+
+def _write(args: argparse.Namespace, run: RunResult) -> int:
+    """Print or write ``run`` in ``--format``; 0 on success, 1 on failure, 2 when ``--output`` cannot be written."""
     text = FORMATS[args.format](run)
     if args.output == "-":
         sys.stdout.write(text)
@@ -167,6 +254,54 @@ def _run_once(args: argparse.Namespace) -> int:
     return 0 if run.success else 1
 
 
+def _replay(args: argparse.Namespace) -> int:
+    """``replay <id>``: the stored run's workflow (or ``--step``) again, stored as a new run linked to it."""
+    if not args.storage_path:
+        print("replay needs the run store: --storage.path=DIR", file=sys.stderr)
+        return 2
+    if not (Path(args.storage_path) / "runs.db").is_file():
+        print(f"--storage.path {args.storage_path}: no run store there (the exporter's --storage.path)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        store = RunStore(args.storage_path)
+    except StoreError as error:
+        print(f"--storage.path: {error}", file=sys.stderr)
+        return 2
+    try:
+        stored = store.get_stored(args.run_id)
+        if stored is None:
+            print(f"no run {args.run_id!r} in the store at {args.storage_path}", file=sys.stderr)
+            return 2
+        try:
+            config = load_config(args.config_file, workflows=[stored.run.workflow])
+        except ConfigError as error:
+            print(f"{args.config_file}: cannot replay {stored.run.workflow}:", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 2
+        try:
+            body = None
+            if args.body_file:
+                with open(args.body_file, "rb") as file:
+                    raw = file.read(MAX_BODY_FILE + 1)
+                if len(raw) > MAX_BODY_FILE:
+                    raise ReplayError(f"--body-file {args.body_file}: larger than {MAX_BODY_FILE} bytes")
+                body = raw.decode("utf-8")
+            plan = plan_replay(config, stored, args.step, parse_assignments(args.assignments), body)
+        except (ReplayError, OSError, UnicodeDecodeError) as error:
+            print(f"cannot replay {args.run_id}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
+            return 2
+        run = run_workflow(plan.workflow, plan.target, timeout=args.timeout)
+        store.add(run, source="replay", replay_of=args.run_id)
+    finally:
+        store.close()
+    what = f"step {plan.step}" if plan.step else "the whole workflow"
+    first = f" (ran {', '.join(plan.ran_first)} first for values the store does not hold)" if plan.ran_first else ""
+    print(f"replayed {what} of run {args.run_id}{first}; stored as run {run.correlation_id}", file=sys.stderr)
+    return _write(args, run)
+
+
 def _serve(args: argparse.Namespace) -> int:
     # `_created` samples are a few percent of a large scrape and nothing here reads them.
     disable_created_metrics()
@@ -175,18 +310,28 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
+    if args.max_streams < 0:
+        print(f"--web.max-streams must not be negative, not {args.max_streams}", file=sys.stderr)
+        return 2
     registry = CollectorRegistry()
     try:
         exporter = Exporter(args.config_file, registry, shard=shard, max_concurrency=args.max_concurrency,
-                            history_limit=args.history_limit, history_max_bytes=args.history_max_bytes)  # fmt: skip
+                            history_limit=args.history_limit, history_max_bytes=args.history_max_bytes,
+                            storage_path=args.storage_path or None, retention_time=args.retention_time,
+                            retention_size=args.retention_size or None)  # fmt: skip
     except ConfigError as error:
         print(f"{args.config_file}: invalid:\n{error}", file=sys.stderr)
         return 1
+    except StoreError as error:
+        print(f"--storage.path: {error}", file=sys.stderr)
+        return 1
     app = ExporterApp(exporter, registry, timeout_offset=args.timeout_offset,
-                      max_probes_in_flight=args.probe_max_concurrency)  # fmt: skip
+                      max_probes_in_flight=args.probe_max_concurrency, max_streams=args.max_streams,
+                      enable_replay=args.enable_replay)  # fmt: skip
+    # Each open event stream holds a worker thread: they get threads of their own, so scrapes never wait on them.
     settings = ServerSettings(max_connections=args.web_max_connections,
-                              threads=threads_for(args.probe_max_concurrency), idle_timeout=args.web_idle_timeout,
-                              read_timeout=args.web_read_timeout)  # fmt: skip
+                              threads=threads_for(args.probe_max_concurrency) + args.max_streams,
+                              idle_timeout=args.web_idle_timeout, read_timeout=args.web_read_timeout)  # fmt: skip
     try:
         server = HTTPServer(app, args.listen, settings, registry)
     except (OSError, ValueError) as error:
@@ -197,7 +342,9 @@ def _serve(args: argparse.Namespace) -> int:
         threading.Thread(target=exporter.reload, name="reload", daemon=True).start()
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
-        # From a thread: the handler runs in the loop's own thread, which may hold the server's lock.
+        # From a thread: the handler runs in the loop's own thread, which may hold the server's lock. Open event
+        # streams end first, so the graceful stop does not wait for them.
+        app.api.streams.close_all()
         threading.Thread(target=server.stop, name="stop", daemon=True).start()
 
     signal.signal(signal.SIGHUP, on_sighup)

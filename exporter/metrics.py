@@ -145,6 +145,20 @@ class WorkflowMetrics:
         self.probe_requests = Counter("workflow_exporter_probe_requests",
                                       "/probe requests by outcome (ran, cached, bad_request, refused).",
                                       ["outcome"], registry=registry)  # fmt: skip
+        # The run store (exporter/store.py): it degrades to memory instead of failing the service.
+        self.store_degraded = Gauge("workflow_exporter_store_degraded",
+                                    "1 while runs are kept in memory only because the disk store failed (full, "
+                                    "locked, read-only, I/O error); 0 otherwise.", registry=registry)  # fmt: skip
+        self.store_write_errors = Counter("workflow_exporter_store_write_errors",
+                                          "Run store writes that failed, by reason (full, locked, readonly, io, "
+                                          "queue_full, other).", ["reason"], registry=registry)  # fmt: skip
+        self.store_deleted_runs = Counter("workflow_exporter_store_deleted_runs",
+                                          "Runs the store deleted, by reason: age and size (retention on disk), "
+                                          "count (the in-memory bounds).", ["reason"], registry=registry)  # fmt: skip
+        self.store_runs = Gauge("workflow_exporter_store_runs", "Runs held in the run store.", registry=registry)
+        self.store_size = Gauge("workflow_exporter_store_size_bytes",
+                                "Bytes the run store uses: the database's pages on disk, the runs' weight in "
+                                "memory.", registry=registry)  # fmt: skip
         self._lock = threading.Lock()
         self._scope = Scope.empty()
         self._failure_labels: dict[tuple[str, str], tuple[str, str]] = {}

@@ -23,10 +23,11 @@ from synthetic.runner import run_workflow
 from synthetic.steps.sql import probe_user_grants
 
 from .circuit import CircuitBreaker
-from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, RunHistory
+from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .metrics import WorkflowMetrics
 from .scheduler import Scheduler
 from .sharding import Shard
+from .store import DEFAULT_RETENTION_TIME, RunStore
 
 logger = logging.getLogger("exporter")
 
@@ -62,11 +63,21 @@ class Exporter:
         history_limit: int = DEFAULT_LIMIT,
         history_max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        storage_path: str | Path | None = None,
+        retention_time: float = DEFAULT_RETENTION_TIME,
+        retention_size: int | None = None,
     ) -> None:
         self.config_path = Path(config_path)
         self.shard = shard or Shard()
         self.metrics = WorkflowMetrics(registry)
-        self.history = RunHistory(history_limit, history_max_bytes)
+        # Every run, on disk under storage_path (None or "": in memory, bounded like the history was); the
+        # history's get/recent/add are the store's. StoreError (a newer store) is fatal, like an invalid config.
+        self.store = RunStore(storage_path, retention_time=retention_time, retention_size=retention_size,
+                              limit=history_limit, max_bytes=history_max_bytes, metrics=self.metrics)  # fmt: skip
+        self.history = self.store
+        self.metrics.store_runs.set_function(lambda: float(len(self.store)))
+        self.metrics.store_size.set_function(lambda: float(self.store.size_bytes))
+        self.reload_hooks: list[Callable[[], None]] = []  # called after each successful reload (closes streams)
         self.openapi = OpenAPIDocuments()
         self._clock = clock
         self._lock = threading.Lock()
@@ -75,7 +86,11 @@ class Exporter:
         self._probe_cache: dict[tuple[str, str], CachedProbe] = {}
         self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
         self.scheduler = Scheduler(self.run_scheduled, self._skipped, max_concurrency=max_concurrency, clock=clock)
-        self.config: Config = load_config(self.config_path)  # an invalid file at start is fatal (ConfigError)
+        try:
+            self.config: Config = load_config(self.config_path)  # an invalid file at start is fatal (ConfigError)
+        except BaseException:
+            self.store.close()
+            raise
         self._apply(self.config)
         self.metrics.reload_success.set(1)
         self.metrics.reload_timestamp.set(time.time())
@@ -123,6 +138,8 @@ class Exporter:
             self._apply(config)
             self.metrics.reload_success.set(1)
             self.metrics.reload_timestamp.set(time.time())
+        for hook in self.reload_hooks:
+            hook()
         logger.info("config reloaded: %d workflows, %d targets", len(config.workflows), len(config.targets))
         return ReloadResult(True, [])
 
@@ -131,6 +148,9 @@ class Exporter:
 
     def stop(self) -> None:
         self.scheduler.stop(wait=False)
+        for hook in self.reload_hooks:
+            hook()
+        self.store.close()
 
     # --- running ----------------------------------------------------------------------------------------------
 
@@ -138,8 +158,10 @@ class Exporter:
         with self._lock:
             return self._breakers[target]
 
-    def run(self, workflow: Workflow, target: Target, timeout: float | None = None) -> RunResult:
-        """One run through the target's circuit breaker; the result goes to the history."""
+    def run(self, workflow: Workflow, target: Target, timeout: float | None = None, source: str = "scheduled",
+            replay_of: str | None = None) -> RunResult:  # fmt: skip
+        """One run through the target's circuit breaker; the result goes to the store as from ``source``
+        (``exporter.store.SOURCES``), linked to the run it replays (``replay_of``)."""
         breaker = self.breaker(target.name)
         if not breaker.allow():
             run = _circuit_open_run(workflow, target)
@@ -153,7 +175,7 @@ class Exporter:
         self.metrics.set_circuit_open(target.name, breaker.is_open)
         if target.database and (grants := probe_user_grants(target.database)) and grants.error is None:
             self.metrics.set_sql_probe_user_excess(target.name, bool(grants.excess))
-        self.history.add(run)
+        self.store.add(run, source=source, replay_of=replay_of)
         return run
 
     def run_scheduled(self, workflow: Workflow, target: Target) -> RunResult:
@@ -169,7 +191,7 @@ class Exporter:
         """A /probe run, or the cached result when one younger than the workflow's min_interval exists."""
         key = (workflow.name, target.name)
         if not workflow.min_interval:  # no cache asked for: probes of one pair may run side by side
-            run = self.run(workflow, target, timeout=timeout)
+            run = self.run(workflow, target, timeout=timeout, source="probe")
             self.metrics.probe_requests.labels("ran").inc()
             return run
         with self._lock:
@@ -179,7 +201,7 @@ class Exporter:
             if cached and self._clock() - cached.finished < workflow.min_interval:
                 self.metrics.probe_requests.labels("cached").inc()
                 return RunResult(**{**cached.run.__dict__, "cached": True})
-            run = self.run(workflow, target, timeout=timeout)
+            run = self.run(workflow, target, timeout=timeout, source="probe")
             self._probe_cache[key] = CachedProbe(run, self._clock())
             self.metrics.probe_requests.labels("ran").inc()
             return run

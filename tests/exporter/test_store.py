@@ -1,0 +1,532 @@
+"""The run store (exporter/store.py) on a real SQLite file: what a run keeps and reads back, restarts, bodies
+kept only where they help, retention by age and by size (oldest first, the newest always stays), schema
+upgrades in place, a newer or foreign store refused, and a locked, full or read-only disk degrading to memory
+without losing the service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client import CollectorRegistry
+
+from exporter.metrics import WorkflowMetrics
+from exporter.store import (
+    DATABASE_FILE,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    RunFilter,
+    RunStore,
+    StoreError,
+    _migrate,
+    normalise_message,
+)
+from synthetic.result import AssertionResult, Exchange, RunResult, ServerTiming, StepResult
+from synthetic.run_formats import run_document
+from tests.exporter.conftest import simple_config
+from tests.harness import ManagedProcess, free_port, require_binary, wait_until
+
+NOW = 1_750_000_000.0
+
+
+def make_run(
+    run_id: str,
+    *,
+    workflow: str = "checkout",
+    target: str = "shop",
+    started_at: float = NOW,
+    duration: float = 0.5,
+    failed: str | None = None,
+    reason: str = "http_status",
+    message: str = "expected status 201, got 500",
+    body: str = '{"ok": true}',
+) -> RunResult:
+    """Three http steps (login, pay, logout); ``failed`` names the step that fails (the later one is skipped)."""
+    run = RunResult(workflow=workflow, target=target, correlation_id=run_id, started_at=started_at, duration=duration)
+    state = "ok"
+    for index, name in enumerate(("login", "pay", "logout")):
+        step = StepResult(name=name, kind="http", offset=index * 0.1, duration=0.1, budget=1.0)
+        if state == "failed":
+            step.status, step.reason, step.message = "skipped", "skipped", "an earlier step failed"
+        else:
+            step.http_status = 500 if name == failed else 200
+            step.server = ServerTiming(app_seconds=0.04, db_seconds=0.01, queries=3)
+            step.assertions = [AssertionResult("status", name != failed, message if name == failed else "200")]
+            step.extracted = {"order_id": 42} if name == "pay" else {}
+            step.exchange = Exchange(method="POST", url=f"http://shop/{name}", request_headers={"X-Request-ID": run_id},
+                                     request_body='{"q": 1}', status=step.http_status,
+                                     response_headers={"Content-Type": "application/json"}, response_body=body,
+                                     curl=f"curl -X POST http://shop/{name}")  # fmt: skip
+            if name == failed:
+                step.status, step.reason, step.message = "failed", reason, message
+                state = "failed"
+        run.steps.append(step)
+    return run
+
+
+@pytest.fixture
+def metrics() -> WorkflowMetrics:
+    return WorkflowMetrics(CollectorRegistry())
+
+
+@pytest.fixture
+def open_store(tmp_path: Path, metrics: WorkflowMetrics) -> Iterator:
+    stores: list[RunStore] = []
+
+    def open_(path: Path | None = tmp_path / "data", **kwargs) -> RunStore:
+        kwargs.setdefault("clock", lambda: NOW)
+        store = RunStore(path, metrics=metrics, **kwargs)
+        stores.append(store)
+        return store
+
+    yield open_
+    for store in stores:
+        store.close()
+
+
+def sample(metrics: WorkflowMetrics, name: str, labels: dict[str, str] | None = None) -> float:
+    value = metrics.registry.get_sample_value(name, labels or {})
+    return 0.0 if value is None else value
+
+
+# --- what a run keeps ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failed", [None, "login", "pay", "logout"], ids=lambda f: f"failed={f}")
+def test_a_run_reads_back_as_it_was_added_after_a_restart(open_store, tmp_path: Path, failed: str | None) -> None:
+    run = make_run("run-1", failed=failed)
+    store = open_store()
+    store.add(run, source="probe")
+    assert store.get("run-1") is not None, "a pending run is visible at once"
+    store.close()
+    reopened = open_store()
+    stored = reopened.get_stored("run-1")
+    assert stored is not None
+    assert run_document(stored.run) == run_document(run)
+    summary = stored.summary
+    assert (summary.source, summary.result, summary.step) == ("probe", "failure" if failed else "success", failed)
+    assert summary.reason == ("http_status" if failed else None)
+    assert summary.message == ("expected status 201, got 500" if failed else "")
+    assert summary.has_bodies and summary.seq == 1
+
+
+def test_bodies_stay_for_failures_and_the_latest_success_of_each_pair(open_store) -> None:
+    store = open_store()
+    order = [("s1", None, "checkout"), ("f1", "pay", "checkout"), ("o1", None, "login"), ("s2", None, "checkout"),
+             ("f2", "login", "checkout"), ("s3", None, "checkout")]  # fmt: skip
+    for run_id, failed, workflow in order:
+        store.add(make_run(run_id, failed=failed, workflow=workflow))
+    store.flush()
+    kept = {run_id: store.get_stored(run_id).summary.has_bodies for run_id, _, _ in order}
+    assert kept == {"s1": False, "f1": True, "o1": True, "s2": False, "f2": True, "s3": True}
+    summary_only = store.get("s1")
+    assert summary_only is not None and all(step.exchange is None for step in summary_only.steps)
+    assert [step.duration for step in summary_only.steps] == [0.1, 0.1, 0.1], "timings stay"
+    assert summary_only.steps[1].assertions and summary_only.steps[1].server.queries == 3
+    assert store.get("s3").steps[1].exchange.response_body == '{"ok": true}'
+
+
+def test_the_store_file_holds_no_secret(serve_exporter, target, tmp_path: Path) -> None:
+    """The store keeps the run as the runner redacted it: heads, bodies, curl lines, messages."""
+    secret = "hunter2-store-secret"
+    config = (
+        simple_config(target.url, path="/fail")
+        .replace("circuit_breaker:", f"credentials: {{api: {{username: u, password: {secret}}}}}\n    circuit_breaker:")
+        .replace('http: {path: "/fail"}', 'http: {path: "/fail", headers: {X-Key: "${credentials.api.password}"}, '
+                 'json: {password: "${credentials.api.password}"}}')
+    )  # fmt: skip
+    running = serve_exporter(config, storage_path=tmp_path / "data")
+    workflow, local = running.exporter.config.pairs()[0]
+    run = running.exporter.run(workflow, local)
+    assert not run.success
+    running.exporter.store.flush()
+    with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as connection:
+        rows = (
+            connection.execute("SELECT * FROM runs").fetchall() + connection.execute("SELECT * FROM bodies").fetchall()
+        )
+    text = "".join(zlib.decompress(v).decode() if isinstance(v, bytes) else str(v) for row in rows for v in row)
+    assert run.correlation_id in text and "[REDACTED]" in text
+    assert secret not in text
+    assert secret.encode() not in (tmp_path / "data" / DATABASE_FILE).read_bytes()
+
+
+# --- filters: the SQL and the Python condition agree --------------------------------------------------------
+
+FILTERS = [
+    RunFilter(),
+    RunFilter(workflow="checkout"),
+    RunFilter(target="other"),
+    RunFilter(result="failure"),
+    RunFilter(result="success", source="probe"),
+    RunFilter(reason="timeout"),
+    RunFilter(step="pay"),
+    RunFilter(source="replay"),
+    RunFilter(since=NOW - 150),
+    RunFilter(until=NOW - 150),
+    RunFilter(since=NOW - 300, until=NOW - 100, workflow="checkout"),
+    RunFilter(workflow="nope"),
+]
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=repr)
+def test_filters_find_the_same_runs_pending_and_stored(open_store, where: RunFilter) -> None:
+    runs = []
+    for index in range(12):
+        failed = (None, "pay", "login")[index % 3]
+        workflow, target = ("checkout", "login")[index % 2], ("shop", "other")[index % 4 // 2]
+        run = make_run(f"r{index:02}", workflow=workflow, target=target, started_at=NOW - index * 30, failed=failed,
+                       reason=("timeout", "http_status")[index % 2])  # fmt: skip
+        runs.append((run, ("scheduled", "probe", "replay")[index % 3]))
+    store = open_store()
+    expected = [run.correlation_id for run, source in runs if where.matches(store.add(run, source=source))]
+    pending, _ = store.runs(where, limit=100)
+    store.flush()
+    stored, cursor = store.runs(where, limit=100)
+    assert [s.id for s in stored] == list(reversed(expected)) == [s.id for s in pending]
+    assert cursor is None and all(s.seq is not None for s in stored)
+
+
+def test_cursor_pages_through_every_run_once(open_store) -> None:
+    store = open_store()
+    for index in range(23):
+        store.add(make_run(f"r{index:02}"))
+    store.flush()
+    seen, cursor, pages = [], None, 0
+    while True:
+        page, cursor = store.runs(RunFilter(), limit=5, before=cursor)
+        seen += [s.id for s in page]
+        pages += 1
+        if cursor is None:
+            break
+    assert seen == [f"r{index:02}" for index in reversed(range(23))] and pages == 5
+
+
+# --- statistics and failure groups ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("durations", "p50", "p95"),
+    [
+        ([1.0], 1.0, 1.0),
+        ([2.0, 1.0], 1.0, 2.0),
+        ([float(n) for n in range(1, 21)], 10.0, 19.0),
+        ([float(n) for n in range(100, 0, -1)], 50.0, 95.0),
+    ],
+    ids=["one", "two", "twenty", "hundred"],
+)
+def test_pair_windows_have_nearest_rank_percentiles(open_store, durations: list[float], p50: float, p95: float) -> None:
+    store = open_store()
+    for index, duration in enumerate(durations):
+        store.add(make_run(f"r{index}", started_at=NOW - 60, duration=duration, failed="pay" if index % 2 else None))
+    store.add(make_run("old", started_at=NOW - 7200, duration=99.0))  # in 24h, not in 1h
+    store.add(make_run("replay", started_at=NOW - 60, duration=99.0), source="replay")  # never counted
+    store.flush()
+    stats = store.pair_stats([("checkout", "shop"), ("login", "shop")])
+    hour = stats[("checkout", "shop")].windows["1h"]
+    assert (hour.runs, hour.p50, hour.p95) == (len(durations), p50, p95)
+    assert hour.successes == (len(durations) + 1) // 2
+    assert stats[("checkout", "shop")].windows["24h"].runs == len(durations) + 1
+    assert stats[("checkout", "shop")].last.id == "old"
+    assert len(stats[("checkout", "shop")].trend) == min(len(durations) + 1, 40)
+    empty = stats[("login", "shop")]
+    assert empty.last is None and empty.windows["1h"].runs == 0 and empty.windows["1h"].success_ratio is None
+
+
+@pytest.mark.parametrize(
+    ("message", "normalised"),
+    [
+        ("took 1234 ms, budget 1000 ms", "took <n> ms, budget <n> ms"),
+        ("expected status 201, got 500", "expected status <n>, got <n>"),
+        ("order 5f0c2d9e-1b7a-4c1e-9a51-3f2b1c0d9e8f not found", "order <id> not found"),
+        ("etag 9f86d081884c7d65 changed", "etag <hex> changed"),
+        ("token eyJhbGciOiJIUzI1NiIsInR5cCI6 rejected", "token <id> rejected"),
+        ("json: items[0].quantity is 3.5,\n expected 1", "json: items[<n>].quantity is <n>, expected <n>"),
+        ("connection refused", "connection refused"),
+    ],
+)
+def test_messages_are_normalised_for_grouping(message: str, normalised: str) -> None:
+    assert normalise_message(message) == normalised
+
+
+def test_failures_group_by_pair_step_reason_and_normalised_message(open_store) -> None:
+    store = open_store()
+    for index in range(5):  # one group: the numbers differ
+        store.add(make_run(f"a{index}", started_at=NOW - index * 1800, failed="pay",
+                           message=f"expected status 201, got {500 + index}"))  # fmt: skip
+    store.add(make_run("b0", started_at=NOW - 10, failed="pay", reason="timeout", message="took 10 s"))
+    store.add(make_run("c0", started_at=NOW - 10, failed="login", reason="timeout", message="took 10 s"))
+    store.add(make_run("ok", started_at=NOW - 5))
+    store.add(make_run("old", started_at=NOW - 90000, failed="pay"))
+    store.flush()
+    groups = store.failure_groups(RunFilter(since=NOW - 86400))
+    assert [(g.step, g.reason, g.count) for g in groups] == [("pay", "http_status", 5), ("login", "timeout", 1),
+                                                              ("pay", "timeout", 1)]  # fmt: skip
+    first = groups[0]
+    assert first.message == "expected status <n>, got <n>"
+    assert (first.first_seen, first.last_seen) == (NOW - 4 * 1800, NOW)
+    assert sum(first.hourly.values()) == 5 and all(hour % 3600 == 0 for hour in first.hourly)
+    assert [s.id for s in first.examples] == ["a4", "a3", "a2"]  # the newest stored first
+    assert store.failure_groups(RunFilter(reason="timeout", step="login"))[0].examples[0].id == "c0"
+
+
+# --- retention --------------------------------------------------------------------------------------------------
+
+
+def test_retention_by_age_deletes_the_oldest_and_keeps_the_newest(open_store, metrics) -> None:
+    store = open_store(retention_time=3600.0)
+    for index in range(10):  # r0 is the oldest: ten hours ago
+        store.add(make_run(f"r{index}", started_at=NOW - (10 - index) * 1800))
+    store.apply_retention()
+    assert [s.id for s in store.runs(RunFilter())[0]] == ["r9", "r8"]
+    assert sample(metrics, "workflow_exporter_store_deleted_runs_total", {"reason": "age"}) == 8
+    lonely = open_store(tmp_path_or_none(store) / "second", retention_time=60.0)
+    lonely.add(make_run("ancient", started_at=NOW - 10 * 86400))
+    lonely.apply_retention()
+    assert lonely.get("ancient") is not None, "the newest run always stays"
+
+
+def tmp_path_or_none(store: RunStore) -> Path:
+    assert store.directory is not None
+    return store.directory
+
+
+def test_retention_by_size_deletes_the_oldest_until_the_store_fits(open_store, metrics) -> None:
+    store = open_store()
+    noise = os.urandom(3000).hex()  # incompressible bodies: each run weighs some 8 KiB
+    for index in range(300):
+        store.add(make_run(f"r{index:03}", started_at=NOW - 300 + index, failed="pay", body=noise))
+    store.flush()
+    full = store.size_bytes
+    store.retention_size = full // 3
+    store.apply_retention()
+    kept = [s.id for s in store.runs(RunFilter(), limit=300)[0]]
+    assert store.size_bytes <= full // 3
+    assert 50 < len(kept) < 120
+    assert kept == [f"r{index:03}" for index in reversed(range(300 - len(kept), 300))], "the oldest go first"
+    assert sample(metrics, "workflow_exporter_store_deleted_runs_total", {"reason": "size"}) == 300 - len(kept)
+    assert (Path(store.where).stat().st_size) <= full // 3 + 64 * 1024, "the file shrinks too"
+
+
+def test_in_memory_store_is_bounded_like_the_history(open_store) -> None:
+    store = open_store(None, limit=3)
+    for index in range(5):
+        store.add(make_run(f"r{index}"))
+    store.flush()
+    assert [run.correlation_id for run in store.recent()] == ["r4", "r3", "r2"]
+    assert len(store) == 3 and not store.persistent
+    heavy = open_store(None, limit=100, max_bytes=200_000)
+    for index in range(10):
+        heavy.add(make_run(f"h{index}", body="x" * 50_000))
+    heavy.flush()
+    assert heavy.size_bytes <= 200_000 and heavy.get("h9") is not None and heavy.get("h0") is None
+
+
+# --- schema versions -------------------------------------------------------------------------------------------
+
+
+def test_a_store_of_an_older_schema_is_upgraded_in_place(tmp_path: Path, open_store) -> None:
+    """A version-1 store (before failures were grouped by message) gets the new columns, filled from its runs."""
+    (tmp_path / "data").mkdir()
+    old = sqlite3.connect(tmp_path / "data" / DATABASE_FILE, isolation_level=None)
+    _migrate(old, "old store", upto=1)
+    document = run_document(make_run("v1-run", failed="pay", message="expected status 201, got 503"))
+    for step in document["steps"]:
+        step.pop("exchange")
+    old.execute(
+        "INSERT INTO runs (id, workflow, target, result, reason, step, source, started_at, duration, summary) "
+        "VALUES ('v1-run', 'checkout', 'shop', 'failure', 'http_status', 'pay', 'scheduled', ?, 0.5, ?)",
+        (NOW, zlib.compress(json.dumps(document).encode())),
+    )
+    old.close()
+    store = open_store()
+    with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
+    (group,) = store.failure_groups(RunFilter())
+    assert (group.message, group.count, group.examples[0].message) == (
+        "expected status <n>, got <n>", 1, "expected status 201, got 503")  # fmt: skip
+    assert store.get("v1-run").steps[1].message == "expected status 201, got 503"
+    store.add(make_run("v2-run"))
+    store.flush()
+    assert [s.id for s in store.runs(RunFilter())[0]] == ["v2-run", "v1-run"]
+
+
+@pytest.mark.parametrize(
+    ("prepare", "says"),
+    [
+        (
+            lambda c: c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}"),
+            "was written by a newer workflow-exporter",
+        ),
+        (lambda c: c.execute("CREATE TABLE accounts (id INTEGER)"), "is not a workflow-exporter run store"),
+        (None, "is not a workflow-exporter run store"),
+    ],
+    ids=["newer-schema", "another-database", "not-sqlite"],
+)
+def test_a_store_it_cannot_read_is_refused_with_a_clear_message(tmp_path: Path, prepare, says: str) -> None:
+    directory = tmp_path / "data"
+    directory.mkdir()
+    file = directory / DATABASE_FILE
+    if prepare is None:
+        file.write_bytes(b"this is a text file, not a database\n" * 100)
+    else:
+        connection = sqlite3.connect(file, isolation_level=None)
+        if "newer" in str(says):
+            _migrate(connection, "store")
+        prepare(connection)
+        connection.close()
+    before = file.read_bytes()
+    with pytest.raises(StoreError, match=says) as refused:
+        RunStore(directory)
+    assert str(file) in str(refused.value)
+    assert file.read_bytes() == before, "a refused store is left as it was"
+
+
+def test_the_service_refuses_a_newer_store_at_start(tmp_path: Path, target) -> None:
+    directory = tmp_path / "data"
+    directory.mkdir()
+    connection = sqlite3.connect(directory / DATABASE_FILE, isolation_level=None)
+    _migrate(connection, "store")
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    connection.close()
+    config = tmp_path / "workflows.yml"
+    config.write_text(simple_config(target.url))
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", f"--config.file={config}", f"--storage.path={directory}",
+         f"--web.listen-address=127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"store schema version {SCHEMA_VERSION + 5}; this version reads up to {SCHEMA_VERSION}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- a disk that fails: locked, full, read-only ---------------------------------------------------------------
+
+
+def test_a_locked_store_degrades_to_memory_and_writes_never_wait(open_store, tmp_path: Path, metrics) -> None:
+    store = open_store(busy_timeout=0.5)
+    store.add(make_run("before"))
+    store.flush()
+    holder = sqlite3.connect(tmp_path / "data" / DATABASE_FILE, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    try:
+        summary = store.add(make_run("during", failed="pay"))  # returns while the writer waits for the lock
+        assert summary.id == "during" and store.get("during") is not None
+        assert store.flush(timeout=30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert store.degraded and not store.persistent
+    assert sample(metrics, "workflow_exporter_store_degraded") == 1
+    assert sample(metrics, "workflow_exporter_store_write_errors_total", {"reason": "locked"}) == 1
+    assert store.runs(RunFilter())[0][0].id == "during"
+    store.add(make_run("after"))
+    store.flush()
+    assert store.get("after") is not None and store.get("during").steps[1].status == "failed"
+
+
+DISK_CONFIG = """
+targets:
+  local: {{base_url: "{url}"}}
+workflows:
+  busy:
+    targets: [local]
+    interval: 100ms
+    timeout: 100ms
+    steps:
+      - {{name: get, http: {{path: /ok}}}}
+      - {{name: fail, http: {{path: /fail}}}}
+"""
+
+
+def _metric(url: str, name: str) -> float:
+    for line in requests.get(f"{url}/metrics", timeout=5).text.splitlines():
+        if line.startswith((name + " ", name + "{")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _serve(tmp_path: Path, config: Path, storage: Path, prefix: list[str] | None = None, **popen) -> tuple:
+    port = free_port()
+    process = ManagedProcess(
+        "workflow-exporter",
+        [*(prefix or []), sys.executable, "-m", "exporter", f"--config.file={config}", f"--storage.path={storage}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        tmp_path / f"exporter-{port}.log",
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    process.wait_ready(lambda: requests.get(f"{url}/-/healthy", timeout=1).ok)
+    return process, url
+
+
+def test_a_full_disk_degrades_to_memory_without_losing_the_service(tmp_path: Path, target) -> None:
+    """The exporter may write files of at most 256 KiB (RLIMIT_FSIZE, as a full disk): the store's write-ahead
+    log outgrows that within a few runs."""
+    config = tmp_path / "workflows.yml"
+    config.write_text(DISK_CONFIG.format(url=target.url))
+    port = free_port()
+    limit = 256 * 1024
+    process = ManagedProcess(
+        "workflow-exporter",
+        [sys.executable, "-c", f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, "
+         f"{limit})); sys.argv = ['exporter', '--config.file={config}', '--storage.path={tmp_path / 'data'}', "
+         f"'--web.listen-address=127.0.0.1:{port}']; runpy.run_module('exporter', run_name='__main__')"],
+        tmp_path / "exporter.log",
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        process.wait_ready(lambda: requests.get(f"{url}/-/healthy", timeout=1).ok)
+        wait_until(lambda: _metric(url, "workflow_exporter_store_degraded") == 1, 60, "the store degraded")
+        assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] != limit, "the limit is the child's alone"
+        errors = sum(
+            _metric(url, f'workflow_exporter_store_write_errors_total{{reason="{r}"}}') for r in ("full", "io")
+        )
+        assert errors >= 1
+        runs_before = _metric(url, 'workflow_runs_total{result="failure",target="local",workflow="busy"}')
+        wait_until(lambda: _metric(url, 'workflow_runs_total{result="failure",target="local",workflow="busy"}')
+                   > runs_before + 2, 30, "runs go on")  # fmt: skip
+        latest = requests.get(f"{url}/api/v1/runs", params={"limit": 1}, timeout=5).json()["data"]["runs"][0]
+        assert requests.get(f"{url}{latest['url']}", timeout=5).status_code == 200
+        assert process.running()
+        assert "keeping runs in memory only" in process.log_path.read_text()
+    finally:
+        process.stop()
+
+
+def test_a_read_only_disk_degrades_to_memory_and_keeps_showing_the_runs_it_holds(tmp_path: Path, target) -> None:
+    """The store of an earlier start is mounted read-only (a bind mount in a private mount namespace)."""
+    unshare = require_binary("unshare")
+    config = tmp_path / "workflows.yml"
+    config.write_text(DISK_CONFIG.format(url=target.url).replace("100ms", "1h"))
+    storage = tmp_path / "data"
+    process, url = _serve(tmp_path, config, storage)
+    try:
+        first = wait_until(lambda: requests.get(f"{url}/api/v1/runs", timeout=5).json()["data"]["runs"], 30,
+                           "the first run")  # fmt: skip
+    finally:
+        process.stop()
+    old_id = first[0]["id"]
+    remount = f'mount --bind -o ro "{storage}" "{storage}" && exec "$@"'
+    mount = [unshare, "--mount", "--map-root-user", "sh", "-c", remount, "sh"]
+    process, url = _serve(tmp_path, config, storage, prefix=mount)
+    try:
+        assert _metric(url, "workflow_exporter_store_degraded") == 1
+        assert _metric(url, 'workflow_exporter_store_write_errors_total{reason="readonly"}') == 1
+        assert requests.get(f"{url}/runs/{old_id}", timeout=5).status_code == 200, "the runs on disk still open"
+        assert requests.get(f"{url}/probe", params={"target": "local", "workflow": "busy"}, timeout=10).ok
+        runs = requests.get(f"{url}/api/v1/runs", timeout=5).json()["data"]["runs"]
+        assert runs[0]["source"] == "probe" and runs[0]["id"] != old_id, "new runs are kept, in memory"
+        assert old_id in [run["id"] for run in runs]
+        assert "read-only" in process.log_path.read_text() or "readonly" in process.log_path.read_text()
+    finally:
+        process.stop()
