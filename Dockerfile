@@ -15,7 +15,8 @@ COPY exporter/ exporter/
 COPY django_integration/ django_integration/
 COPY synthetic/ synthetic/
 COPY demo_shop/ demo_shop/
-RUN pip install '.[shop,mysql]'
+# The shop and the exporter both run from this image: the shop's extra, the exporter's, and the MySQL driver.
+RUN pip install '.[shop,exporter,mysql]'
 
 # Runtime stage: the virtualenv, the client library mysqlclient links (libmariadb.so.3), the shop's workflows.
 FROM python:3.11-slim-bookworm

@@ -3,7 +3,9 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint typecheck pytest system-deps clean
+DIST ?= dist
+
+.PHONY: demo test bench dist lint typecheck pytest system-deps clean
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python scripts/demo.py
@@ -26,6 +28,13 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/django_overhead.py
 	$(BIN)/python benchmarks/exporter_throughput.py
 
+# An sdist and a wheel (built from the sdist, so the sdist is proven complete) in $(DIST)/, checked by twine.
+# Install the wheel with `pip install "$$(echo dist/workflow_exporter-*.whl)[exporter]"` (README.md).
+dist: $(VENV)/.dist-installed
+	rm -rf $(DIST)
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
+
 system-deps:
 	scripts/install-system-deps.sh
 
@@ -34,6 +43,7 @@ $(VENV)/.venv-created:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	touch $@
 
+# The demo extra pulls the shop and the exporter extras; dev pulls test (which pulls demo) and dist.
 $(VENV)/.demo-installed: pyproject.toml $(VENV)/.venv-created
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
@@ -41,7 +51,11 @@ $(VENV)/.demo-installed: pyproject.toml $(VENV)/.venv-created
 # mysqlclient builds against libmariadb-dev, so the system packages come first.
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.venv-created | system-deps
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(VENV)/.demo-installed
+	touch $@ $(VENV)/.demo-installed $(VENV)/.dist-installed
+
+$(VENV)/.dist-installed: pyproject.toml $(VENV)/.venv-created
+	$(BIN)/python -m pip install --quiet -e '.[dist]'
+	touch $@
 
 clean:
-	rm -rf $(VENV) .demo .mypy_cache .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .demo .mypy_cache .pytest_cache .ruff_cache *.egg-info build $(DIST)

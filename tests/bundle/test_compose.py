@@ -308,7 +308,7 @@ def test_the_image_builds_the_whole_package() -> None:
     copied = {source.rstrip("/") for copy in build_stage for source in copy.sources}
     assert {"pyproject.toml", pyproject["project"]["readme"], *packages} <= copied
     run_lines = " ".join(re.sub(r"\\\n", " ", DOCKERFILE.read_text()).splitlines())
-    assert re.search(r"pip install '?\.\[shop,mysql\]'?", run_lines), "install with the shop and mysql extras"
+    assert re.search(r"pip install '?\.\[shop,exporter,mysql\]'?", run_lines), "shop, exporter, mysql extras"
     for build_dependency in ("default-libmysqlclient-dev", "pkg-config", "gcc"):
         assert build_dependency in run_lines
     # mysqlclient links libmariadb.so.3 (Debian's default-libmysqlclient-dev): the runtime stage needs only that.
