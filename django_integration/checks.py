@@ -32,12 +32,14 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         ]
     before = [entry for entry in middleware[: middleware.index(MIDDLEWARE_PATH)] if entry not in MAY_PRECEDE]
     if before:
+        # A warning, not an error: the app works, only those middlewares' share lacks the ID. An error blocked
+        # migrate and every other command for a project that put CorsMiddleware first, as its own docs suggest.
         return [
-            Error(
+            Warning(
                 f"{MIDDLEWARE_PATH} must come before {', '.join(before)} in MIDDLEWARE, or the time, queries, "
                 "log lines and errors of those middlewares miss the correlation ID.",
                 hint=f"Move {MIDDLEWARE_PATH!r} to the top of MIDDLEWARE.",
-                id="django_integration.E001",
+                id="django_integration.W002",
             )
         ]
     return []

@@ -1,4 +1,4 @@
-"""The demo shop with the monitoring middleware after SessionMiddleware: ``manage.py check`` must fail."""
+"""The demo shop with the monitoring middleware after SessionMiddleware: ``manage.py check`` warns."""
 
 from demo_shop.settings import *  # noqa: F403
 from demo_shop.settings import MIDDLEWARE as _DEMO_MIDDLEWARE
