@@ -1,0 +1,1080 @@
+"""The static evaluator: modules, scopes, imports and exports, values of expressions, and the calls in a module.
+
+How a call becomes known:
+
+1. Every ``call_expression`` of a module is looked at once. Its callee is evaluated (``fetch``, ``axios.get``,
+   an axios instance's ``get``, ``useSWR``, a function of the tree); the call style that knows the callee
+   (``calls/``) turns it into ``CallSpec``s: method, URL and base URL as values.
+2. A spec whose URL, method or base depends on a parameter of an enclosing function, other than as a whole
+   path segment, is the inside of a wrapper (``get<T>(path) { return client.get<T>(path) }``): it is kept in that
+   function's summary and becomes a call at each call of the function, with the arguments put in.
+3. Every other spec is a call of this module, at this line; a parameter used as a whole path segment
+   (`` `/api/products/${id}/` `` inside ``useProduct(id)``) stays a path parameter ``{id}``.
+
+Evaluation is bounded (``MapLimits.max_eval_depth``) and never raises for what the source holds: what it cannot
+follow is an ``Unknown`` with the reason.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tree_sitter import Node
+
+from ._files import SourceTree
+from ._model import Location, Problem
+from ._modules import Resolved, Resolver
+from ._parse import Parsed, Parsers, line, string_value, text, walk
+from ._values import (
+    UNDEFINED,
+    Arr,
+    AxiosInstance,
+    EnvUnset,
+    Fallback,
+    Func,
+    Hole,
+    Instance,
+    Literal,
+    Namespace,
+    Obj,
+    Package,
+    Param,
+    ParamRef,
+    ProcessEnv,
+    Text,
+    Undefined,
+    Unknown,
+    Value,
+    as_text,
+    get_prop,
+    params_in,
+    substitute,
+)
+
+FUNCTION_TYPES = frozenset({
+    "function_declaration", "function_expression", "arrow_function", "method_definition",
+    "generator_function_declaration", "generator_function", "function",
+})  # fmt: skip
+CLASS_TYPES = frozenset({"class_declaration", "class", "abstract_class_declaration"})
+TRANSPARENT = frozenset({
+    "parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
+    "type_assertion", "await_expression",
+})  # fmt: skip
+MISSING_IMPORT = "imported from"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a name is bound to in a scope."""
+
+    kind: str  # param, var, function, class, import
+    node: Node  # the function (param), declarator (var), declaration, or import statement
+    index: int = 0
+    path: tuple[str, ...] = ()
+    name: str = ""
+    source: str = ""  # import: the specifier
+    imported: str = ""  # import: default, *, or the exported name
+    const: bool = True
+
+
+@dataclass
+class CallSpec:
+    """A call as a call style sees it, before its URL is resolved: values, not yet strings."""
+
+    style: str
+    method: Value
+    url: Value
+    base: Value
+    location: Location
+    via: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    default_method: str = "GET"
+
+
+@dataclass
+class Ctx:
+    """The evaluation context: arguments known for enclosing functions, ``this``, and the depth left."""
+
+    depth: int = 0
+    bindings: dict[tuple[str, int], list[Value]] = field(default_factory=dict)
+
+
+@dataclass
+class Module:
+    """One source file: its tree and what was computed from it."""
+
+    rel: str
+    parsed: Parsed | None
+    directive: str | None = None  # "use client" or "use server"
+    scopes: dict[int, dict[str, Binding]] = field(default_factory=dict)
+    assigned: set[str] = field(default_factory=set)
+    exports: dict[str, tuple[str, Any]] | None = None
+    star_sources: list[str] = field(default_factory=list)
+    calls: list[CallSpec] | None = None
+
+
+class Engine:
+    """Modules of one source tree, parsed on first use, and the evaluator over them."""
+
+    def __init__(self, tree: SourceTree, resolver: Resolver, env: dict[str, str], problems: list[Problem]) -> None:
+        self.tree = tree
+        self.resolver = resolver
+        self.env = env
+        self.problems = problems
+        self.parsers = Parsers()
+        self.modules: dict[str, Module] = {}
+        self._values: dict[tuple[str, int, str], Value] = {}
+        self._summaries: dict[tuple[str, int], list[CallSpec]] = {}
+        self._in_progress: set[tuple[str, int]] = set()
+        self.depth_problems = 0
+        from .calls import STYLES  # the call styles import the engine's types
+
+        self.styles = STYLES
+
+    # --- modules -----------------------------------------------------------------------------------------------
+
+    def module(self, rel: str) -> Module | None:
+        if rel in self.modules:
+            return self.modules[rel]
+        source = self.tree.text(rel)
+        if source is None:
+            self.modules[rel] = module = Module(rel, None)
+            return module
+        parsed, problem = self.parsers.parse(rel, source)
+        if problem is not None:
+            self.problems.append(problem)
+        module = Module(rel, parsed)
+        first = parsed.root.named_children[:1]
+        if first and first[0].type == "expression_statement":
+            value = string_value(first[0].named_children[0] if first[0].named_children else None)
+            if value in ("use client", "use server"):
+                module.directive = value
+        for node in walk(parsed.root):
+            if node.type in ("assignment_expression", "augmented_assignment_expression"):
+                left = node.child_by_field_name("left")
+                if left is not None and left.type == "identifier":
+                    module.assigned.add(text(left))
+            elif node.type == "update_expression":
+                argument = node.child_by_field_name("argument")
+                if argument is not None and argument.type == "identifier":
+                    module.assigned.add(text(argument))
+        self.modules[rel] = module
+        return module
+
+    # --- scopes ------------------------------------------------------------------------------------------------
+
+    def scope(self, module: Module, node: Node) -> dict[str, Binding]:
+        """The names a scope node (the program or a function) declares."""
+        cached = module.scopes.get(node.id)
+        if cached is not None:
+            return cached
+        names: dict[str, Binding] = {}
+        if node.type in FUNCTION_TYPES:
+            name = node.child_by_field_name("name")
+            if node.type in ("function_expression", "function") and name is not None:
+                names[text(name)] = Binding("function", node, name=text(name))
+            single = node.child_by_field_name("parameter")
+            if single is not None:
+                names[text(single)] = Binding("param", node, 0, (), text(single))
+            params = node.child_by_field_name("parameters")
+            if params is not None:
+                for index, param in enumerate(p for p in params.named_children if p.type != "comment"):
+                    pattern = param.child_by_field_name("pattern") or param
+                    if param.type == "assignment_pattern":
+                        pattern = param.child_by_field_name("left") or param
+                    for bound, path in _pattern_names(pattern):
+                        names[bound] = Binding("param", node, index, path, bound)
+            body = node.child_by_field_name("body")
+            if body is not None and body.type == "statement_block":
+                self._declarations(module, body, names)
+        else:
+            self._declarations(module, node, names)
+        module.scopes[node.id] = names
+        return names
+
+    def _declarations(self, module: Module, block: Node, names: dict[str, Binding]) -> None:
+        stack = list(reversed(block.named_children))
+        while stack:
+            node = stack.pop()
+            kind = node.type
+            if kind in ("lexical_declaration", "variable_declaration"):
+                const = text(node).startswith("const")
+                for declarator in node.named_children:
+                    if declarator.type != "variable_declarator":
+                        continue
+                    target = declarator.child_by_field_name("name")
+                    for bound, path in _pattern_names(target):
+                        is_const = const or bound not in module.assigned
+                        names.setdefault(bound, Binding("var", declarator, 0, path, bound, const=is_const))
+            elif kind in ("function_declaration", "generator_function_declaration"):
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    names.setdefault(text(name), Binding("function", node, name=text(name)))
+            elif kind in CLASS_TYPES:
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    names.setdefault(text(name), Binding("class", node, name=text(name)))
+            elif kind == "import_statement":
+                self._import_bindings(node, names)
+            elif kind == "export_statement":
+                declaration = node.child_by_field_name("declaration")
+                if declaration is not None:
+                    stack.append(declaration)
+            elif kind in FUNCTION_TYPES or kind in CLASS_TYPES or kind == "class_body":
+                continue
+            else:
+                stack.extend(reversed(node.named_children))
+
+    def _import_bindings(self, node: Node, names: dict[str, Binding]) -> None:
+        source = string_value(node.child_by_field_name("source")) or ""
+        for clause in node.named_children:
+            if clause.type != "import_clause":
+                continue
+            for part in clause.named_children:
+                if part.type == "identifier":
+                    names[text(part)] = Binding("import", node, name=text(part), source=source, imported="default")
+                elif part.type == "namespace_import":
+                    ident = next((c for c in part.named_children if c.type == "identifier"), None)
+                    if ident is not None:
+                        names[text(ident)] = Binding("import", node, name=text(ident), source=source, imported="*")
+                elif part.type == "named_imports":
+                    for spec in part.named_children:
+                        if spec.type != "import_specifier":
+                            continue
+                        imported = spec.child_by_field_name("name")
+                        alias = spec.child_by_field_name("alias") or imported
+                        names[text(alias)] = Binding("import", node, name=text(alias), source=source,
+                                                     imported=_export_name(imported))  # fmt: skip
+
+    def lookup(self, module: Module, node: Node, name: str) -> Binding | None:
+        current: Node | None = node.parent
+        while current is not None:
+            if current.type in FUNCTION_TYPES or current.type == "program":
+                found = self.scope(module, current).get(name)
+                if found is not None:
+                    return found
+            current = current.parent
+        return None
+
+    # --- exports -----------------------------------------------------------------------------------------------
+
+    def export_table(self, module: Module) -> dict[str, tuple[str, Any]]:
+        """Name -> (kind, what): ``node`` (a declaration or expression to evaluate), ``local`` (a local name),
+        ``from`` ((specifier, name)), ``ns`` (specifier of ``export * as``)."""
+        if module.exports is not None:
+            return module.exports
+        table: dict[str, tuple[str, Any]] = {}
+        module.exports = table
+        if module.parsed is None:
+            return table
+        for node in module.parsed.root.named_children:
+            if node.type == "export_statement":
+                source = string_value(node.child_by_field_name("source"))
+                declaration = node.child_by_field_name("declaration")
+                value = node.child_by_field_name("value")
+                is_default = any(child.type == "default" for child in node.children)
+                if declaration is not None:
+                    if is_default:
+                        table["default"] = ("node", declaration)
+                    if declaration.type in ("lexical_declaration", "variable_declaration"):
+                        for declarator in declaration.named_children:
+                            for bound, _ in _pattern_names(declarator.child_by_field_name("name")):
+                                table[bound] = ("local", bound)
+                    else:
+                        name = declaration.child_by_field_name("name")
+                        if name is not None:
+                            table[text(name)] = ("local", text(name))
+                elif value is not None:
+                    table["default"] = ("node", value)
+                else:
+                    clause = next((c for c in node.named_children if c.type == "export_clause"), None)
+                    namespace = next((c for c in node.named_children if c.type == "namespace_export"), None)
+                    if clause is not None:
+                        for spec in clause.named_children:
+                            if spec.type != "export_specifier":
+                                continue
+                            local = spec.child_by_field_name("name")
+                            alias = spec.child_by_field_name("alias") or local
+                            exported, local_name = _export_name(alias), _export_name(local)
+                            table[exported] = ("from", (source, local_name)) if source else ("local", local_name)
+                    elif namespace is not None and source:
+                        ident = namespace.named_children[-1] if namespace.named_children else None
+                        if ident is not None:
+                            table[_export_name(ident)] = ("ns", source)
+                    elif source:
+                        module.star_sources.append(source)
+            elif node.type == "expression_statement" and node.named_children:
+                assignment = node.named_children[0]
+                if assignment.type != "assignment_expression":
+                    continue
+                left, right = assignment.child_by_field_name("left"), assignment.child_by_field_name("right")
+                target = text(left)
+                if target == "module.exports" and right is not None:
+                    table["default"] = ("node", right)
+                    if right.type == "object":
+                        for pair in right.named_children:
+                            key = pair.child_by_field_name("key")
+                            if pair.type == "pair" and key is not None:
+                                table.setdefault(_key_name(key), ("node", pair.child_by_field_name("value")))
+                            elif pair.type == "shorthand_property_identifier":
+                                table.setdefault(text(pair), ("local", text(pair)))
+                elif target.startswith(("exports.", "module.exports.")) and right is not None:
+                    table[target.rsplit(".", 1)[1]] = ("node", right)
+        return table
+
+    def export_value(self, rel: str, name: str, ctx: Ctx, seen: frozenset[tuple[str, str]] = frozenset()) -> Value:
+        if (rel, name) in seen or len(seen) > 32:
+            return Unknown(f"re-exports of {name} loop", name)
+        seen = seen | {(rel, name)}
+        module = self.module(rel)
+        if module is None or module.parsed is None:
+            return Unknown(f"{rel} could not be read", name)
+        table = self.export_table(module)
+        entry = table.get(name)
+        if entry is None:
+            for source in module.star_sources:
+                resolved = self.resolver.resolve(rel, source)
+                if resolved.kind == "file" and name != "default":
+                    found = self.export_value(resolved.name, name, ctx, seen)
+                    if not (isinstance(found, Unknown) and found.reason.startswith("no export")):
+                        return found
+            return Unknown(f"no export {name} in {rel}", name)
+        kind, what = entry
+        root = module.parsed.root
+        if kind == "node":
+            return self.evaluate(module, what, ctx)
+        if kind == "local":
+            binding = self.scope(module, root).get(what)
+            if binding is None:
+                return Unknown(f"{what} is not declared in {rel}", what)
+            return self.binding_value(module, binding, ctx)
+        if kind == "from":
+            source, imported = what
+            return self.import_value(rel, source, imported, name, ctx, seen)
+        if kind == "ns":
+            resolved = self.resolver.resolve(rel, what)
+            return Namespace(resolved.name) if resolved.kind == "file" else Unknown(f"cannot resolve {what}", name)
+        return Unknown("unknown export", name)
+
+    def import_value(self, importer: str, source: str, imported: str, local: str, ctx: Ctx,
+                     seen: frozenset[tuple[str, str]] = frozenset()) -> Value:  # fmt: skip
+        resolved = self.resolver.resolve(importer, source)
+        if resolved.kind == "package":
+            return Package(resolved.name if source.count("/") < 1 or source.startswith("@") else source, imported)
+        if resolved.kind == "missing":
+            return Unknown(f"{MISSING_IMPORT} '{source}', which cannot be resolved: {resolved.reason}", local)
+        if imported == "*":
+            return Namespace(resolved.name)
+        return self.export_value(resolved.name, imported, ctx, seen)
+
+    # --- values ------------------------------------------------------------------------------------------------
+
+    def binding_value(self, module: Module, binding: Binding, ctx: Ctx) -> Value:
+        if ctx.depth > self.tree.limits.max_eval_depth:
+            self.depth_problems += 1
+            return Unknown("the evaluation depth bound was reached", binding.name)
+        deeper = replace(ctx, depth=ctx.depth + 1)
+        if binding.kind == "param":
+            key = (module.rel, binding.node.id)
+            if key in ctx.bindings:
+                args = ctx.bindings[key]
+                value = args[binding.index] if binding.index < len(args) else UNDEFINED
+                for name in binding.path:
+                    value = self.member(value, name, deeper)
+                if isinstance(value, Undefined):
+                    default = _param_default(binding.node, binding.index)
+                    if default is not None:
+                        return self.evaluate(module, default, deeper)
+                return value
+            ref = ParamRef(key, binding.index, binding.path, binding.path[-1] if binding.path else binding.name)
+            default = _param_default(binding.node, binding.index)
+            if default is not None and not binding.path:
+                return Fallback(Param(ref), self.evaluate(module, default, deeper))
+            return Param(ref)
+        if binding.kind == "var":
+            if not binding.const:
+                return Unknown(f"`{binding.name}` is assigned again in {module.rel}: its value is known only at run "
+                               "time", binding.name)  # fmt: skip
+            value_node = binding.node.child_by_field_name("value")
+            if value_node is None:
+                return Unknown(f"`{binding.name}` has no initial value", binding.name)
+            value = self.evaluate(module, value_node, deeper)
+            for name in binding.path:
+                value = self.member(value, name, deeper)
+            return value
+        if binding.kind == "function":
+            return Func(module, binding.node, dict(ctx.bindings))
+        if binding.kind == "class":
+            return Unknown(f"the class {binding.name}", binding.name)
+        if binding.kind == "import":
+            return self.import_value(module.rel, binding.source, binding.imported, binding.name, deeper)
+        return Unknown("unknown binding", binding.name)
+
+    def evaluate(self, module: Module, node: Node | None, ctx: Ctx) -> Value:
+        if node is None:
+            return UNDEFINED
+        cacheable = not ctx.bindings
+        key = (module.rel, node.id, "")
+        if cacheable and key in self._values:
+            return self._values[key]
+        if cacheable:
+            self._values[key] = Unknown("a value that refers to itself", text(node)[:80])
+        value = self._evaluate(module, node, ctx)
+        if cacheable:
+            self._values[key] = value
+        return value
+
+    def _evaluate(self, module: Module, node: Node, ctx: Ctx) -> Value:
+        kind = node.type
+        if kind in TRANSPARENT:
+            inner = node.named_children[0] if node.named_children else None
+            return self.evaluate(module, inner, ctx)
+        if kind == "string":
+            return Text.of(string_value(node) or "")
+        if kind == "template_string":
+            result = Text.of()
+            for child in node.named_children:
+                if child.type == "string_fragment":
+                    result = result.concat(Text.of(text(child)))
+                elif child.type == "escape_sequence":
+                    result = result.concat(Text.of(string_value_escape(text(child))))
+                elif child.type == "template_substitution":
+                    inner = child.named_children[0] if child.named_children else None
+                    result = result.concat(as_text(self.evaluate(module, inner, ctx), text(inner)))
+            return result
+        if kind == "number":
+            return Literal(text(node))
+        if kind in ("true", "false", "null"):
+            return Literal(kind)
+        if kind == "undefined":
+            return UNDEFINED
+        if kind == "identifier":
+            name = text(node)
+            if name == "undefined":
+                return UNDEFINED
+            binding = self.lookup(module, node, name)
+            if binding is None:
+                if name == "process":
+                    return Package("node:process", "default")
+                return Unknown(f"`{name}` is a global or not declared here", name)
+            return self.binding_value(module, binding, ctx)
+        if kind == "this":
+            cls = _enclosing_class(node)
+            return Instance(module, cls) if cls is not None else Unknown("this outside a class", "this")
+        if kind in ("member_expression", "subscript_expression"):
+            obj = node.child_by_field_name("object")
+            if kind == "member_expression":
+                prop = text(node.child_by_field_name("property"))
+            else:
+                index = self.evaluate(module, node.child_by_field_name("index"), ctx)
+                literal = (
+                    index.literal if isinstance(index, Text) else index.text if isinstance(index, Literal) else None
+                )
+                if literal is None:
+                    return Unknown("an element chosen at run time", text(node)[:80])
+                prop = literal
+            if obj is not None and text(obj) in ("process.env", "import.meta.env"):
+                return self.env_value(prop)
+            return self.member(self.evaluate(module, obj, ctx), prop, ctx, text(node))
+        if kind == "binary_expression":
+            operator = text(node.child_by_field_name("operator"))
+            left = self.evaluate(module, node.child_by_field_name("left"), ctx)
+            if operator in ("??", "||"):
+                right_node = node.child_by_field_name("right")
+                if isinstance(left, (Undefined, EnvUnset)) or (operator == "||" and _falsy(left)):
+                    return self.evaluate(module, right_node, ctx)
+                if isinstance(left, (Param, Fallback)):
+                    return Fallback(left, self.evaluate(module, right_node, ctx))
+                return left
+            right = self.evaluate(module, node.child_by_field_name("right"), ctx)
+            if operator == "+" and (isinstance(left, Text) or isinstance(right, Text)):
+                left_node, right_node = node.child_by_field_name("left"), node.child_by_field_name("right")
+                return as_text(left, text(left_node)).concat(as_text(right, text(right_node)))
+            return Unknown(f"the result of `{operator}`", text(node)[:80])
+        if kind == "ternary_expression":
+            consequence = self.evaluate(module, node.child_by_field_name("consequence"), ctx)
+            alternative = self.evaluate(module, node.child_by_field_name("alternative"), ctx)
+            if _nullish(alternative):
+                return consequence
+            if _nullish(consequence):
+                return alternative
+            if consequence == alternative:
+                return consequence
+            return Unknown("one of two values, chosen at run time", text(node)[:80])
+        if kind == "object":
+            return self._object(module, node, ctx)
+        if kind == "array":
+            return Arr([self.evaluate(module, item, ctx) for item in node.named_children if item.type != "comment"])
+        if kind in FUNCTION_TYPES:
+            return Func(module, node, dict(ctx.bindings))
+        if kind == "call_expression":
+            return self._call_value(module, node, ctx)
+        if kind == "new_expression":
+            return self._new_value(module, node, ctx)
+        if kind in ("class", "class_declaration"):
+            return Unknown("a class", text(node)[:40])
+        return Unknown(f"a {kind.replace('_', ' ')}", text(node)[:80])
+
+    def _object(self, module: Module, node: Node, ctx: Ctx) -> Obj:
+        obj = Obj()
+        for member in node.named_children:
+            if member.type == "pair":
+                key = member.child_by_field_name("key")
+                if key is None:
+                    continue
+                if key.type == "computed_property_name":
+                    continue
+                obj.props[_key_name(key)] = self.evaluate(module, member.child_by_field_name("value"), ctx)
+            elif member.type == "shorthand_property_identifier":
+                name = text(member)
+                binding = self.lookup(module, member, name)
+                obj.props[name] = (self.binding_value(module, binding, ctx) if binding is not None
+                                   else Unknown(f"`{name}` is not declared here", name))  # fmt: skip
+            elif member.type == "spread_element":
+                inner = member.named_children[0] if member.named_children else None
+                obj.spreads.append(self.evaluate(module, inner, ctx))
+            elif member.type == "method_definition":
+                method_name = member.child_by_field_name("name")
+                if method_name is not None:
+                    obj.props[_key_name(method_name)] = Func(module, member, dict(ctx.bindings))
+        return obj
+
+    def env_value(self, name: str) -> Value:
+        if name in self.env:
+            return Text.of(self.env[name], env=(name,))
+        return EnvUnset(name)
+
+    def member(self, value: Value, name: str, ctx: Ctx, expression: str = "") -> Value:
+        """``value.name`` for every kind of value, the tree's modules and classes included."""
+        if isinstance(value, Package):
+            if value.package == "node:process" and name == "env":
+                return ProcessEnv()
+            return Package(value.package, name if value.name in ("default", "*") else f"{value.name}.{name}")
+        if isinstance(value, ProcessEnv):
+            return self.env_value(name)
+        if isinstance(value, Namespace):
+            return self.export_value(value.rel, name, ctx)
+        if isinstance(value, Instance):
+            return self._instance_member(value, name, ctx)
+        if isinstance(value, AxiosInstance):
+            return Unknown(f"property {name} of an axios instance", name)
+        if isinstance(value, Unknown) and expression:
+            return Unknown(value.reason, expression[:80])
+        return get_prop(value, name)
+
+    def _instance_member(self, instance: Instance, name: str, ctx: Ctx) -> Value:
+        body = instance.node.child_by_field_name("body")
+        if body is None:
+            return Unknown(f"property {name} of a class", name)
+        for member in body.named_children:
+            member_name = member.child_by_field_name("name") or member.child_by_field_name("property")
+            if member_name is None or text(member_name) != name:
+                continue
+            if member.type == "method_definition":
+                return Func(instance.module, member, dict(ctx.bindings), this=instance)
+            if member.type in ("public_field_definition", "field_definition"):
+                return self.evaluate(instance.module, member.child_by_field_name("value"), ctx)
+        for member in body.named_children:  # this.name = value in the constructor
+            if member.type == "method_definition" and text(member.child_by_field_name("name")) == "constructor":
+                for node in walk(member):
+                    if (
+                        node.type == "assignment_expression"
+                        and text(node.child_by_field_name("left")) == f"this.{name}"
+                    ):
+                        return self.evaluate(instance.module, node.child_by_field_name("right"), ctx)
+        return Unknown(f"property {name} of the class", name)
+
+    def _call_value(self, module: Module, node: Node, ctx: Ctx) -> Value:
+        callee_node = node.child_by_field_name("function")
+        args_node = node.child_by_field_name("arguments")
+        args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
+        if callee_node is None:
+            return Unknown("a call", text(node)[:80])
+        name = text(callee_node)
+        if name in ("String", "encodeURIComponent", "encodeURI", "use") and args:
+            return self.evaluate(module, args[0], ctx)
+        if callee_node.type == "member_expression":
+            prop = text(callee_node.child_by_field_name("property"))
+            obj_node = callee_node.child_by_field_name("object")
+            if prop in ("toString", "trim", "valueOf") and obj_node is not None:
+                return self.evaluate(module, obj_node, ctx)
+            obj = self.evaluate(module, obj_node, ctx)
+            if isinstance(obj, Package) and obj.package == "axios" and prop == "create":
+                return AxiosInstance(self.evaluate(module, args[0], ctx) if args else Obj())
+            if prop == "join" and isinstance(obj, Arr):
+                separator = self.evaluate(module, args[0], ctx) if args else Text.of(",")
+                sep = separator.literal if isinstance(separator, Text) else None
+                if sep is not None:
+                    result = Text.of()
+                    for index, item in enumerate(obj.items):
+                        result = result.concat(Text.of(sep)) if index else result
+                        result = result.concat(as_text(item))
+                    return result
+            if prop == "concat" and isinstance(obj, Text):
+                result = obj
+                for arg in args:
+                    result = result.concat(as_text(self.evaluate(module, arg, ctx), text(arg)))
+                return result
+        callee = self.evaluate(module, callee_node, ctx)
+        if isinstance(callee, Func):
+            return self.inline(callee, [self.evaluate(module, a, ctx) for a in args], ctx, text(node))
+        return Unknown("the result of a call, known only at run time", text(node)[:80])
+
+    def inline(self, func: Func, args: list[Value], ctx: Ctx, expression: str) -> Value:
+        """The value a small function returns: its single ``return`` (or arrow expression), with the arguments in."""
+        if ctx.depth > self.tree.limits.max_eval_depth:
+            self.depth_problems += 1
+            return Unknown("the evaluation depth bound was reached", expression[:80])
+        body = func.node.child_by_field_name("body")
+        result: Node | None = None
+        if body is not None and body.type != "statement_block":
+            result = body
+        elif body is not None:
+            returns = [n for n in walk(body) if n.type == "return_statement" and _enclosing_function(n) == func.node]
+            if len(returns) == 1 and returns[0].named_children:
+                result = returns[0].named_children[0]
+        if result is None:
+            return Unknown("the result of a call, known only at run time", expression[:80])
+        bindings = {**ctx.bindings, **func.bindings, func.key: args}
+        return self.evaluate(func.module, result, Ctx(ctx.depth + 1, bindings))
+
+    def _new_value(self, module: Module, node: Node, ctx: Ctx) -> Value:
+        constructor = node.child_by_field_name("constructor")
+        args_node = node.child_by_field_name("arguments")
+        args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
+        name = text(constructor)
+        if name == "URL" and args:
+            path = self.evaluate(module, args[0], ctx)
+            if len(args) == 1:
+                return path
+            base = self.evaluate(module, args[1], ctx)
+            return join_url(base, path)
+        if name in ("Request",) and args:
+            return self.evaluate(module, args[0], ctx)
+        binding = (
+            self.lookup(module, node, name) if constructor is not None and constructor.type == "identifier" else None
+        )
+        if binding is not None and binding.kind == "class":
+            return Instance(module, binding.node)
+        if binding is not None and binding.kind == "import":
+            value = self.binding_value(module, binding, ctx)
+            if isinstance(value, Unknown):
+                return value
+        return Unknown(f"a new {name}", text(node)[:80])
+
+    # --- calls -------------------------------------------------------------------------------------------------
+
+    def module_calls(self, module: Module) -> list[CallSpec]:
+        """The calls of a module (specs whose URL no enclosing function's parameter decides)."""
+        if module.calls is not None:
+            return module.calls
+        module.calls = []
+        if module.parsed is not None:
+            module.calls = [spec for spec, owner in self._calls_in(module, module.parsed.root) if owner is None]
+        return module.calls
+
+    def summary(self, func: Func) -> list[CallSpec]:
+        """The calls inside a wrapper that wait for its arguments."""
+        key = func.key
+        if key in self._summaries:
+            return self._summaries[key]
+        if key in self._in_progress:
+            return []  # a recursive wrapper: its own calls of itself add nothing
+        self._in_progress.add(key)
+        try:
+            found = [spec for spec, owner in self._calls_in(func.module, func.node) if owner == key]
+        finally:
+            self._in_progress.discard(key)
+        self._summaries[key] = found
+        return found
+
+    def _calls_in(self, module: Module, root: Node) -> Iterator[tuple[CallSpec, tuple[str, int] | None]]:
+        from .calls import Site
+
+        for node in walk(root):
+            if node.type != "call_expression":
+                continue
+            if self.tree.expired():
+                return
+            callee_node = node.child_by_field_name("function")
+            args_node = node.child_by_field_name("arguments")
+            if callee_node is None or args_node is None or args_node.type != "arguments":
+                continue
+            if callee_node.type in ("import", "super"):
+                continue
+            site = Site(self, module, node, callee_node, [a for a in args_node.named_children if a.type != "comment"])
+            for style in self.styles:
+                specs = style(site)
+                if specs is None:
+                    continue
+                for spec in specs:
+                    yield self._place(module, node, spec)
+                break
+
+    def _place(self, module: Module, node: Node, spec: CallSpec) -> tuple[CallSpec, tuple[str, int] | None]:
+        """Decide whether a spec is a call here or the inside of an enclosing wrapper."""
+        enclosing = _enclosing_functions(module.rel, node)
+        if not enclosing:
+            return _named_holes(spec), None
+        owners = [ref.fn for ref in _wrapper_refs(spec) if ref.fn in enclosing]
+        if owners:
+            return spec, min(owners, key=enclosing.index)
+        return _named_holes(spec), None
+
+    def instantiate(self, func: Func, args: list[Value], location: Location) -> list[CallSpec]:
+        """The summary of ``func`` with ``args`` put in, as calls at ``location``."""
+        specs = self.summary(func)
+        if not specs:
+            return []
+        key = func.key
+        known = {**func.bindings, key: args}
+        ctx = Ctx(0, known)
+
+        def lookup(ref: ParamRef) -> Value | None:
+            if ref.fn not in known:
+                return None
+            values = known[ref.fn]
+            value = values[ref.index] if ref.index < len(values) else UNDEFINED
+            for name in ref.path:
+                value = self.member(value, name, ctx)
+            return value
+
+        result = []
+        for spec in specs:
+            result.append(
+                CallSpec(
+                    spec.style,
+                    substitute(spec.method, lookup),
+                    substitute(spec.url, lookup),
+                    substitute(spec.base, lookup),
+                    location,
+                    (str(spec.location), *spec.via),
+                    spec.notes,
+                    spec.default_method,
+                )
+            )
+        return result
+
+    # --- the import graph --------------------------------------------------------------------------------------
+
+    def edges(self, module: Module) -> list[tuple[str, tuple[str, ...]]]:
+        """(module reached, the barrels passed on the way) for every import of ``module``.
+
+        A named import through a barrel (``import { useCart } from '@/hooks'`` with ``export * from './useCart'``)
+        reaches the module that defines the name, not every module the barrel re-exports.
+        """
+        if module.parsed is None:
+            return []
+        found: list[tuple[str, tuple[str, ...]]] = []
+        for node in walk(module.parsed.root):
+            kind = node.type
+            source: str | None = None
+            names: list[str] | None = None
+            if kind == "import_statement":
+                source = string_value(node.child_by_field_name("source"))
+                if any(child.type == "type" for child in node.children):
+                    continue  # import type: erased at build time
+                names = list(_imported_names(node))
+            elif kind == "export_statement" and node.child_by_field_name("source") is not None:
+                continue  # re-exports are followed from the importer's side
+            elif kind == "call_expression":
+                callee = node.child_by_field_name("function")
+                args = node.child_by_field_name("arguments")
+                if callee is None or args is None or not args.named_children:
+                    continue
+                if callee.type == "import" or text(callee) == "require":
+                    source = string_value(args.named_children[0])
+            if not source:
+                continue
+            resolved = self.resolver.resolve(module.rel, source)
+            if resolved.kind == "missing":
+                self._missing_import(module.rel, source, resolved, node)
+                continue
+            if resolved.kind != "file":
+                continue
+            if not names:
+                found.append((resolved.name, ()))
+                found.extend(self._star_closure(resolved.name))
+                continue
+            for name in names:
+                for chain in self.defining(resolved.name, name):
+                    found.append((chain[-1], tuple(chain[:-1])))
+        return found
+
+    def _missing_import(self, rel: str, source: str, resolved: Resolved, node: Node) -> None:
+        problem = Problem("import", f"line {line(node)}: cannot resolve '{source}': {resolved.reason}", rel)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _star_closure(self, rel: str, seen: set[str] | None = None) -> list[tuple[str, tuple[str, ...]]]:
+        """Every module a whole-module import reaches through ``export … from`` (a namespace import of a barrel)."""
+        seen = seen or {rel}
+        module = self.module(rel)
+        if module is None or module.parsed is None:
+            return []
+        table = self.export_table(module)
+        sources = list(module.star_sources)
+        sources += [what[0] for kind, what in table.values() if kind == "from"]
+        sources += [what for kind, what in table.values() if kind == "ns"]
+        found: list[tuple[str, tuple[str, ...]]] = []
+        for source in sources:
+            resolved = self.resolver.resolve(rel, source)
+            if resolved.kind == "file" and resolved.name not in seen:
+                seen.add(resolved.name)
+                found.append((resolved.name, (rel,)))
+                found.extend((target, (rel, *via)) for target, via in self._star_closure(resolved.name, seen))
+        return found
+
+    def defining(self, rel: str, name: str, depth: int = 0) -> list[list[str]]:
+        """Chains of modules from ``rel`` to the one that defines export ``name`` (just ``[rel]`` when it does)."""
+        module = self.module(rel)
+        if module is None or module.parsed is None or depth > 16:
+            return [[rel]]
+        if name in ("*", "default") and name not in self.export_table(module):
+            return [[rel]]
+        table = self.export_table(module)
+        entry = table.get(name)
+        if entry is not None:
+            kind, what = entry
+            if kind == "from":
+                resolved = self.resolver.resolve(rel, what[0])
+                if resolved.kind == "file":
+                    return [[rel, *chain] for chain in self.defining(resolved.name, what[1], depth + 1)]
+            if kind == "local":
+                binding = self.scope(module, module.parsed.root).get(what)
+                if binding is not None and binding.kind == "import":
+                    resolved = self.resolver.resolve(rel, binding.source)
+                    if resolved.kind == "file" and not _has_own_code(module):
+                        return [[rel, *chain] for chain in self.defining(resolved.name, binding.imported, depth + 1)]
+            return [[rel]]
+        for source in module.star_sources:
+            resolved = self.resolver.resolve(rel, source)
+            if resolved.kind == "file":
+                target = self.module(resolved.name)
+                if target is not None and (name in self.export_table(target) or target.star_sources):
+                    chains = self.defining(resolved.name, name, depth + 1)
+                    if chains and (name in self.export_table(target) or len(chains[0]) > 1):
+                        return [[rel, *chain] for chain in chains]
+        return [[rel]]
+
+    def reach(self, entries: list[str]) -> dict[str, tuple[str, ...]]:
+        """Every module reachable from ``entries``, with the shortest chain of modules to it (itself last)."""
+        chains: dict[str, tuple[str, ...]] = {}
+        queue: deque[str] = deque()
+        for entry in entries:
+            if entry not in chains:
+                chains[entry] = (entry,)
+                queue.append(entry)
+        while queue:
+            rel = queue.popleft()
+            module = self.module(rel)
+            if module is None:
+                continue
+            for target, via in self.edges(module):
+                if target in chains:
+                    continue
+                chains[target] = (*chains[rel], *via, target)
+                queue.append(target)
+        return chains
+
+
+def string_value_escape(sequence: str) -> str:
+    from ._parse import _unescape
+
+    return _unescape(sequence)
+
+
+def join_url(base: Value, path: Value) -> Value:
+    """``new URL(path, base)`` and axios' ``baseURL`` + ``url``: an absolute ``path`` wins; else joined by one ``/``."""
+    if isinstance(path, Text):
+        first = path.parts[0] if path.parts else ""
+        if isinstance(first, str) and first.startswith(("http://", "https://", "//")):
+            return path
+    if isinstance(base, (Undefined,)) or base is None:
+        return path
+    base_text = as_text(base)
+    path_text = as_text(path)
+    if not base_text.parts:
+        return path_text
+    last = base_text.parts[-1]
+    first = path_text.parts[0] if path_text.parts else ""
+    if isinstance(last, str) and last.endswith("/") and isinstance(first, str) and first.startswith("/"):
+        path_text = Text.of(first[1:], *path_text.parts[1:], env=path_text.env)
+    elif (
+        not (isinstance(last, str) and last.endswith("/"))
+        and not (isinstance(first, str) and first.startswith("/"))
+        and path_text.parts
+    ):
+        path_text = Text.of("/", *path_text.parts, env=path_text.env)
+    return base_text.concat(path_text)
+
+
+def _wrapper_refs(spec: CallSpec) -> list[ParamRef]:
+    """Parameters that make a spec the inside of a wrapper: in the method, the base, a whole config, or in the
+    URL other than as a whole path segment."""
+    refs = list(params_in(spec.method)) + list(params_in(spec.base))
+    url = spec.url
+    if not isinstance(url, Text):
+        return refs + list(params_in(url))
+    parts = url.parts
+    for index, part in enumerate(parts):
+        if isinstance(part, str) and ("?" in part or "#" in part):
+            break  # the query and fragment do not choose the endpoint
+        if not isinstance(part, Hole) or part.param is None:
+            continue
+        before = parts[index - 1] if index else None
+        after = parts[index + 1] if index + 1 < len(parts) else None
+        segment = (
+            isinstance(before, str)
+            and before.endswith("/")
+            and (after is None or (isinstance(after, str) and after[:1] in ("/", "?", "#")))
+        )
+        if not segment:
+            refs.append(part.param)
+    return refs
+
+
+def _named_holes(spec: CallSpec) -> CallSpec:
+    """A spec reported here: parameters left in it are path parameters, named, no longer tied to a function."""
+
+    def strip(value: Value) -> Value:
+        if isinstance(value, Text):
+            return Text.of(
+                *(Hole(p.name) if isinstance(p, Hole) and p.param else p for p in value.parts), env=value.env
+            )
+        if isinstance(value, Param):
+            return Unknown(f"parameter `{value.ref.name}`", value.ref.name)
+        if isinstance(value, Fallback):
+            return strip(value.left) if not isinstance(value.left, Param) else strip(value.right)
+        return value
+
+    return replace(spec, url=strip(spec.url), method=strip(spec.method), base=strip(spec.base))
+
+
+def _enclosing_functions(rel: str, node: Node) -> list[tuple[str, int]]:
+    found = []
+    current = node.parent
+    while current is not None:
+        if current.type in FUNCTION_TYPES:
+            found.append((rel, current.id))
+        current = current.parent
+    return found
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None:
+        if current.type in FUNCTION_TYPES:
+            return current
+        current = current.parent
+    return None
+
+
+def _enclosing_class(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None:
+        if current.type in CLASS_TYPES:
+            return current
+        current = current.parent
+    return None
+
+
+def _pattern_names(pattern: Node | None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(name, property path) for every name a binding pattern declares."""
+    if pattern is None:
+        return
+    kind = pattern.type
+    if kind in ("identifier", "shorthand_property_identifier_pattern"):
+        yield text(pattern), path
+    elif kind == "object_pattern":
+        for child in pattern.named_children:
+            if child.type == "shorthand_property_identifier_pattern":
+                yield text(child), (*path, text(child))
+            elif child.type == "pair_pattern":
+                key = child.child_by_field_name("key")
+                yield from _pattern_names(child.child_by_field_name("value"), (*path, _key_name(key)))
+            elif child.type == "object_assignment_pattern":
+                left = child.child_by_field_name("left")
+                yield from ((n, (*path, n)) for n, _ in _pattern_names(left))
+            elif child.type == "rest_pattern":
+                for name, _ in _pattern_names(child.named_children[0] if child.named_children else None):
+                    yield name, path
+    elif kind == "array_pattern":
+        for index, child in enumerate(pattern.named_children):
+            yield from _pattern_names(child, (*path, str(index)))
+    elif kind == "assignment_pattern":
+        yield from _pattern_names(pattern.child_by_field_name("left"), path)
+
+
+def _param_default(function: Node, index: int) -> Node | None:
+    params = function.child_by_field_name("parameters")
+    if params is None:
+        return None
+    items = [p for p in params.named_children if p.type != "comment"]
+    if index >= len(items):
+        return None
+    param = items[index]
+    if param.type == "assignment_pattern":
+        return param.child_by_field_name("right")
+    return param.child_by_field_name("value")
+
+
+def _key_name(key: Node | None) -> str:
+    if key is None:
+        return ""
+    value = string_value(key)
+    return value if value is not None else text(key)
+
+
+def _export_name(node: Node | None) -> str:
+    if node is None:
+        return ""
+    value = string_value(node)
+    return value if value is not None else text(node)
+
+
+def _imported_names(node: Node) -> Iterator[str]:
+    for clause in node.named_children:
+        if clause.type != "import_clause":
+            continue
+        for part in clause.named_children:
+            if part.type == "identifier":
+                yield "default"
+            elif part.type == "namespace_import":
+                yield "*"
+            elif part.type == "named_imports":
+                for spec in part.named_children:
+                    if spec.type == "import_specifier" and not any(c.type == "type" for c in spec.children):
+                        yield _export_name(spec.child_by_field_name("name"))
+
+
+def _has_own_code(module: Module) -> bool:
+    """Whether a module does more than import and re-export (a barrel has no code of its own)."""
+    if module.parsed is None:
+        return False
+    return any(
+        node.type not in ("import_statement", "export_statement", "comment", "expression_statement")
+        or (node.type == "export_statement" and node.child_by_field_name("source") is None
+            and node.child_by_field_name("declaration") is not None)
+        for node in module.parsed.root.named_children
+    )  # fmt: skip
+
+
+def _falsy(value: Value) -> bool:
+    if isinstance(value, Text):
+        return value.literal == ""
+    if isinstance(value, Literal):
+        return value.text in ("false", "null", "0")
+    return isinstance(value, (Undefined, EnvUnset))
+
+
+def _nullish(value: Value) -> bool:
+    return isinstance(value, Undefined) or (isinstance(value, Literal) and value.text in ("null", "false"))
+
+
+def relpath(rel: str) -> str:
+    return posixpath.normpath(rel)
