@@ -1,0 +1,48 @@
+"""SWR: ``useSWR(key, fetcher)``, ``useSWRImmutable``, ``useSWRMutation(key, fetcher)``. SWR calls the fetcher
+with the key as its one argument (SWR 2: an array key is passed whole), so the fetcher, a wrapper, is put in with
+the key; a ``null`` branch of a conditional key (``id ? `/api/x/${id}` : null``) is SWR's "don't fetch yet".
+
+Without a fetcher argument SWR uses the one from ``<SWRConfig value={{fetcher}}>``: the key is then taken as a
+``GET`` of that URL, the common global fetcher, and the call says so in its notes.
+
+Source: SWR's documentation, "Arguments" and "Global Configuration".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._values import Func, Package, Text, Undefined
+
+if TYPE_CHECKING:
+    from .._engine import CallSpec
+    from . import Site
+
+PACKAGES = {"swr", "swr/immutable", "swr/mutation", "swr/infinite"}
+HOOKS = {"default", "useSWR", "useSWRImmutable", "useSWRMutation"}
+
+
+def detect(site: Site) -> list[CallSpec] | None:
+    from .._engine import CallSpec
+    from .._values import UNDEFINED
+
+    callee = site.callee
+    if not (isinstance(callee, Package) and callee.package in PACKAGES and callee.name in HOOKS):
+        return None
+    if callee.package == "swr/infinite":
+        return None
+    key = site.arg(0)
+    fetcher = site.arg(1)
+    if isinstance(fetcher, Func):
+        specs = site.engine.instantiate(fetcher, [key], site.location)
+        return [_styled(spec) for spec in specs]
+    if isinstance(fetcher, Undefined) or len(site.arg_nodes) < 2:
+        note = "no fetcher argument: the SWRConfig fetcher is taken to GET the key"
+        return [CallSpec("swr", Text.of("GET"), key, UNDEFINED, site.location, notes=(note,))]
+    return []
+
+
+def _styled(spec: CallSpec) -> CallSpec:
+    from dataclasses import replace
+
+    return replace(spec, notes=(*spec.notes, "through an SWR fetcher"))
