@@ -33,10 +33,12 @@ from .api import DEFAULT_MAX_STREAMS
 from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .replay import MAX_BODY_FILE, ReplayError, parse_assignments, plan_replay
+from .sections import SECTIONS
 from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads_for
 from .service import Exporter
 from .sharding import Shard
 from .store import DEFAULT_STORAGE_PATH, RunStore, StoreError
+from .trace import cli as trace_cli
 
 DEFAULT_LISTEN = "127.0.0.1:9716"
 logger = logging.getLogger("exporter")
@@ -69,7 +71,7 @@ _SIZE_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 4
 def _size(text: str) -> int:
     """A size flag as Prometheus writes it: ``512MB``, ``10GB`` (units of 1024, B to EB); 0 means no limit."""
     number = text.rstrip("BKMGTPE")
-    unit = text[len(number):] or "B"
+    unit = text[len(number) :] or "B"
     try:
         value = float(number)
     except ValueError:
@@ -120,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
                         "oldest go first")  # fmt: skip
     _storage_flags(parser, DEFAULT_STORAGE_PATH)
     parser.add_argument("--storage.retention.time", dest="retention_time", type=_seconds, default="7d",
-                        metavar="DURATION", help="delete stored runs older than this (default: %(default)s)")  # fmt: skip
+                        metavar="DURATION", help="delete runs older than this (default: %(default)s)")  # fmt: skip
     parser.add_argument("--storage.retention.size", dest="retention_size", type=_size, default="0",
                         metavar="SIZE", help="delete the oldest runs while the store is larger (512MB, 10GB; 0: no "
                         "limit) (default: %(default)s)")  # fmt: skip
@@ -164,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="directory of the run store (default: %(default)s)")  # fmt: skip
     replay.add_argument("--step", help="run only this step, with the values the original run had")
     replay.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
-                        help="give or replace a variable's value (repeatable; a JSON scalar keeps its type)")  # fmt: skip
+                        help="give or replace a variable (repeatable; a JSON scalar keeps its type)")  # fmt: skip
     replay.add_argument("--body-file", dest="body_file", metavar="FILE",
                         help="send this file as the step's body (with --step; JSON for a json body)")  # fmt: skip
     replay.add_argument("--timeout", type=_seconds, metavar="DURATION",
@@ -172,11 +174,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--format", choices=sorted(FORMATS), default="text",
                         help="text: the waterfall; json: the whole run; junit: JUnit XML for CI")  # fmt: skip
     replay.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
+    trace_cli.add_parser(commands, _HelpFormatter)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "trace":
+        return trace_cli.run(args)
     # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
     interactive = args.command in ("run", "replay") or args.config_check
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
@@ -193,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def check_config(path: str) -> int:
     """``--config.check``: every problem of the file on stderr; 0 when valid, 1 when not."""
     try:
-        config = load_config(path)
+        config = load_config(path, sections=SECTIONS)
     except ConfigError as error:
         print(f"{path}: invalid, {len(error.problems)} problem(s):", file=sys.stderr)
         for problem in error.problems:
@@ -205,7 +210,7 @@ def check_config(path: str) -> int:
 
 def _run_once(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config_file, workflows=[args.workflow])
+        config = load_config(args.config_file, workflows=[args.workflow], sections=SECTIONS)
     except ConfigError as error:
         print(f"{args.config_file}: cannot run {args.workflow}:", file=sys.stderr)
         for problem in error.problems:
@@ -274,7 +279,7 @@ def _replay(args: argparse.Namespace) -> int:
             print(f"no run {args.run_id!r} in the store at {args.storage_path}", file=sys.stderr)
             return 2
         try:
-            config = load_config(args.config_file, workflows=[stored.run.workflow])
+            config = load_config(args.config_file, workflows=[stored.run.workflow], sections=SECTIONS)
         except ConfigError as error:
             print(f"{args.config_file}: cannot replay {stored.run.workflow}:", file=sys.stderr)
             for problem in error.problems:

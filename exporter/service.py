@@ -26,6 +26,7 @@ from .circuit import CircuitBreaker
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .metrics import WorkflowMetrics
 from .scheduler import Scheduler
+from .sections import SECTIONS
 from .sharding import Shard
 from .store import DEFAULT_RETENTION_TIME, RunStore
 
@@ -87,7 +88,8 @@ class Exporter:
         self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
         self.scheduler = Scheduler(self.run_scheduled, self._skipped, max_concurrency=max_concurrency, clock=clock)
         try:
-            self.config: Config = load_config(self.config_path)  # an invalid file at start is fatal (ConfigError)
+            # an invalid file at start is fatal (ConfigError)
+            self.config: Config = load_config(self.config_path, sections=SECTIONS)
         except BaseException:
             self.store.close()
             raise
@@ -122,7 +124,7 @@ class Exporter:
         """
         with self._reload_lock:  # a SIGHUP storm reloads one at a time
             try:
-                config = load_config(self.config_path)
+                config = load_config(self.config_path, sections=SECTIONS)
             except ConfigError as error:
                 self.metrics.reload_success.set(0)
                 logger.error(

@@ -112,7 +112,8 @@ def parse_config(
         for name in unknown:
             problems.add("", f"unknown workflow {name!r}{did_you_mean(name, map(str, workflows_raw))}")
         workflows_raw = {name: spec for name, spec in workflows_raw.items() if name in workflows}
-    parsed = reader.workflows(workflows_raw, targets)
+    # ``workflows=[]`` (``trace`` reads only the other sections): no workflow to read, and none needed
+    parsed = reader.workflows(workflows_raw, targets) if workflows_raw or workflows is None else {}
     reader.settle_deferred()
     extra = {
         name: read(raw[name], name, problems, base_dir or Path("."))
@@ -121,6 +122,12 @@ def parse_config(
     }
     problems.raise_if_any()
     return Config(path=path, targets=targets, workflows=parsed, sections=extra)
+
+
+def value_reader(problems: Problems, base_dir: Path) -> _Reader:
+    """The reader targets use, for sections owned by other layers: ``.env(value, where)`` expands
+    ``${env:NAME}`` (an unset one is a problem), ``.secret(raw, key, where)`` reads ``key`` or ``key_file``."""
+    return _Reader(problems, base_dir)
 
 
 def _os_error(error: OSError | ValueError) -> str:

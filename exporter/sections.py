@@ -1,0 +1,18 @@
+"""The config sections the exporter owns beside ``targets`` and ``workflows``, each read by its own module.
+
+``synthetic.config`` knows only targets and workflows (it imports nothing of the exporter); every loader of the
+exporter passes ``SECTIONS`` so ``--config.check``, start and reload report these sections' problems with the
+rest, and ``Config.sections[name]`` holds what each reader returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from synthetic.config import SectionParser
+
+from .trace import config as trace_config
+
+SECTIONS: Mapping[str, SectionParser] = {
+    "trace": trace_config.parse,
+}

@@ -1,0 +1,138 @@
+"""The trace of one correlation ID on the real demo shop (SQLite and MariaDB): the probe's steps, the API's
+request lines, Django's traceback, the slow and repeated statements, the browser's events and — on MariaDB —
+the SQL statements from performance_schema, nested and in order."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from exporter.trace import Trace, TraceConfig, TraceEvent, TraceSources, collect
+from synthetic.config import Config, load_config
+from synthetic.result import RunResult
+from synthetic.runner import run_workflow
+from tests.harness import MariaDB, ShopServer
+
+WORKFLOWS = Path(__file__).resolve().parents[3] / "synthetic" / "workflows" / "demo_shop.yml"
+
+
+@pytest.fixture
+def config(shop: ShopServer, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("SHOP_URL", shop.url)
+    monkeypatch.setenv("SHOP_DATABASE_URL", shop.env["DATABASE_URL"])
+    monkeypatch.setenv("DEMO_PROBE_PASSWORD", shop.env["DEMO_PROBE_PASSWORD"])
+    return load_config(WORKFLOWS)
+
+
+@pytest.fixture
+def sources(shop: ShopServer, request: pytest.FixtureRequest) -> TraceConfig:
+    mysql: tuple[str, ...] = ()
+    if shop.env["BACKEND"] == "mariadb":
+        server: MariaDB = request.getfixturevalue("mariadb")
+        server.create_monitoring_user("trace_reader", "trace-reader-pw")
+        mysql = (f"mysql://trace_reader:trace-reader-pw@{server.host}:{server.port}/performance_schema",)
+    return TraceConfig(logs=(str(shop.process.log_path),), mysql=mysql)
+
+
+def _trace(run: RunResult, sources: TraceConfig) -> Trace:
+    lookup = {run.correlation_id: run}.get
+    # The request line is written when the response is sent; give the log a moment to reach the file.
+    deadline = time.monotonic() + 10
+    while True:
+        trace = collect(run.correlation_id, TraceSources(runs=lookup, config=sources))
+        if any(e.kind == "request" for _, e in trace.walk()) or time.monotonic() > deadline:
+            return trace
+        time.sleep(0.2)
+
+
+def _step(trace: Trace, name: str) -> TraceEvent:
+    return next(e for _, e in trace.walk() if e.kind == "step" and e.fields.get("step") == name)
+
+
+def test_a_failed_checkout_shows_the_500_its_traceback_and_the_statements(
+    config: Config, shop: ShopServer, sources: TraceConfig
+) -> None:
+    shop.set_faults(checkout_errors=True)
+    try:
+        run = run_workflow(config.workflows["checkout"], config.targets["demo-shop"])
+    finally:
+        shop.set_faults(checkout_errors=False)
+    assert not run.success and run.failed_step is not None and run.failed_step.name == "checkout"
+    trace = _trace(run, sources)
+    assert not [p for r in trace.reports for p in r.problems], trace.reports
+    steps = [e.fields["step"] for e in trace.events if e.kind == "step"]
+    assert steps == [s.name for s in run.steps if s.status != "skipped"]  # in order, at the top
+    checkout = _step(trace, "checkout")
+    assert checkout.error
+    (request,) = [c for c in checkout.children if c.kind == "request"]
+    assert request.fields["status"] == 500 and request.fields["route"] == "api/checkout/"
+    assert request.error
+    tracebacks = [c for c in request.children if "InjectedFault" in str(c.fields.get("exc_info", ""))]
+    assert tracebacks, [(c.kind, c.title) for c in request.children]
+    requests_in_order = [c.fields["route"] for e in trace.events for c in e.children if c.kind == "request"]
+    # login, add to cart, the failed checkout, then the teardown that empties the cart: each under its step
+    assert requests_in_order == ["api/auth/token/", "api/cart/items/", "api/checkout/", "api/cart/items/<int:item_id>/"]
+    if shop.env["BACKEND"] == "mariadb":
+        login = next(c for e in trace.events for c in e.children if c.fields.get("route") == "api/auth/token/")
+        statements = [c for c in login.children if c.kind == "statement"]
+        assert statements and all(run.correlation_id in s.fields["statement"] for s in statements)
+        assert any("auth_user" in s.fields["statement"] for s in statements)
+
+
+def test_slow_products_shows_the_slow_statement(config: Config, shop: ShopServer, sources: TraceConfig) -> None:
+    shop.set_faults(slow_products=True)
+    try:
+        run = run_workflow(config.workflows["product-fetch"], config.targets["demo-shop"])
+    finally:
+        shop.set_faults(slow_products=False)
+    trace = _trace(run, sources)
+    slow = [e for _, e in trace.walk() if e.kind == "log" and e.title.startswith("slow query")]
+    assert slow and slow[0].fields["duration_ms"] >= 1000, [(e.kind, e.title) for _, e in trace.walk()]
+    parent = next(e for _, e in trace.walk() if slow[0] in e.children)
+    assert parent.kind == "request" and parent.fields["route"] == "api/products/"
+    if shop.env["BACKEND"] == "mariadb":
+        statements = [e for _, e in trace.walk() if e.kind == "statement" and "SLEEP" in e.fields["statement"]]
+        assert statements and statements[0].fields["duration_ms"] >= 1000
+
+
+def test_n_plus_one_shows_the_repeated_statement_and_its_count(
+    config: Config, shop: ShopServer, sources: TraceConfig
+) -> None:
+    shop.set_faults(n_plus_one=True)
+    try:
+        run = run_workflow(config.workflows["product-fetch"], config.targets["demo-shop"])
+    finally:
+        shop.set_faults(n_plus_one=False)
+    trace = _trace(run, sources)
+    repeated = [e for _, e in trace.walk() if e.kind == "log" and e.title.startswith("repeated query")]
+    assert repeated and repeated[0].fields["count"] >= 5
+    assert "shop_category" in repeated[0].fields["statement"]
+
+
+def test_a_user_request_and_its_browser_event_share_one_trace(shop: ShopServer, sources: TraceConfig) -> None:
+    cid = f"user-{uuid.uuid4().hex}"
+    response = requests.get(f"{shop.url}/api/products/1/", headers={"X-Request-ID": cid}, timeout=10)
+    assert response.headers["X-Request-ID"] == cid
+    beacon = {"events": [{"level": "error", "message": "product page failed to render", "route": "/products/[id]",
+                          "correlation_id": cid}]}  # fmt: skip
+    assert requests.post(f"{shop.url}/client-logs", data=json.dumps(beacon), timeout=10).status_code < 300
+    deadline = time.monotonic() + 10
+    while True:
+        trace = collect(cid, TraceSources(config=sources))
+        kinds = {e.kind for _, e in trace.walk()}
+        if {"request", "event"} <= kinds or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    (event,) = [e for _, e in trace.walk() if e.kind == "event"]
+    assert event.layer == "frontend" and event.title == "product page failed to render"
+    (request,) = [
+        e for _, e in trace.walk() if e.kind == "request" and e.fields.get("route") == "api/products/<int:pk>/"
+    ]
+    assert request.fields["status"] == 200
+    if shop.env["BACKEND"] == "mariadb":
+        assert any(c.kind == "statement" and "shop_product" in c.fields["statement"] for c in request.children)
