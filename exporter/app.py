@@ -23,6 +23,7 @@ from .metrics import probe_registry
 from .pages import failures_page, index_page, run_page
 from .replay import replay_from_page
 from .service import Exporter
+from .trace.page import trace_page
 
 logger = logging.getLogger("exporter.http")
 
@@ -103,6 +104,8 @@ class ExporterApp:
             return replay_from_page(self, method, path.removeprefix("/runs/").removesuffix("/replay"), environ)
         if path.startswith("/runs/"):
             return self.run_page(path.removeprefix("/runs/"))
+        if path.startswith("/trace/"):
+            return _html(*trace_page(self.exporter, path.removeprefix("/trace/")))
         return _text("404 Not Found", f"not found: {path}\n")
 
     def probe(self, method: str, environ: WSGIEnvironment) -> Response:

@@ -136,3 +136,37 @@ def test_a_user_request_and_its_browser_event_share_one_trace(shop: ShopServer, 
     assert request.fields["status"] == 200
     if shop.env["BACKEND"] == "mariadb":
         assert any(c.kind == "statement" and "shop_product" in c.fields["statement"] for c in request.children)
+
+
+def test_the_trace_page_shows_the_cause_inline_and_escapes_what_sources_wrote(
+    shop: ShopServer, sources: TraceConfig, serve_exporter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHOP_URL", shop.url)
+    monkeypatch.setenv("SHOP_DATABASE_URL", shop.env["DATABASE_URL"])
+    monkeypatch.setenv("DEMO_PROBE_PASSWORD", shop.env["DEMO_PROBE_PASSWORD"])
+    hostile = tmp_path / "other.log"
+    trace_yaml = "trace:\n  logs: [" + ", ".join(json.dumps(p) for p in (*sources.logs, str(hostile))) + "]\n"
+    if sources.mysql:
+        trace_yaml += f"  mysql: [{{dsn: {json.dumps(sources.mysql[0])}}}]\n"
+    running = serve_exporter(WORKFLOWS.read_text() + trace_yaml)
+    workflow = running.exporter.config.workflows["checkout"]
+    shop.set_faults(checkout_errors=True)
+    try:
+        run = running.exporter.run_scheduled(workflow, running.exporter.config.targets["demo-shop"])
+    finally:
+        shop.set_faults(checkout_errors=False)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(run.started_at + 0.001))
+    hostile.write_text(json.dumps({"timestamp": stamp, "level": "ERROR", "logger": "x", "correlation_id":
+                                   run.correlation_id, "message": "<script>alert(1)</script>"}) + "\n")  # fmt: skip
+    deadline = time.monotonic() + 10
+    while True:
+        page = requests.get(f"{running.url}/trace/{run.correlation_id}", timeout=30)
+        if "POST api/checkout/ 500" in page.text or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert page.status_code == 200
+    assert "POST api/checkout/ 500" in page.text and f'href="/runs/{run.correlation_id}"' in page.text
+    assert '<pre class="traceback">' in page.text and "InjectedFault: checkout_errors fault is on" in page.text
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert requests.get(f"{running.url}/trace/not%20an%20id", timeout=10).status_code == 400
+    assert requests.get(f"{running.url}/trace/nobody-has-this-id-42", timeout=30).status_code == 404
