@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 
 DIST ?= dist
 
-.PHONY: demo test bench dist lint typecheck pytest system-deps clean
+.PHONY: demo test bench dist lint typecheck pytest js-test system-deps clean
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python scripts/demo.py
 
-test: system-deps $(VENV)/.dev-installed lint typecheck pytest
+test: system-deps $(VENV)/.dev-installed lint typecheck js-test pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -21,6 +21,13 @@ typecheck: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest
+
+# The browser package (js/, Node.js 20.9+): install from its lockfile, build, type-check, unit tests.
+# Without Node.js it is skipped with a note, and fails under CI=true (scripts/node-check.sh).
+js-test:
+	@scripts/node-check.sh; status=$$?; [ $$status -eq 3 ] && exit 0; [ $$status -eq 0 ] || exit $$status; \
+	cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm run --silent typecheck \
+	&& npm test --silent
 
 # Side-by-side measurements against django-prometheus + django-guid and blackbox_exporter (docs/performance.md).
 bench: $(VENV)/.dev-installed

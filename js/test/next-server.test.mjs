@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { traceIdOf } from "../dist/index.js";
+import { forwardedHeaders, incomingRequestId, serverFetch, serverRequestId, withRequestId } from "../dist/next/server.js";
+import { recordingFetch } from "./helpers.mjs";
+
+const TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+for (const [headers, expected] of [
+  [{ traceparent: TRACE, "X-Request-ID": "other-id-1234" }, "0af7651916cd43dd8448eb211c80319c"],
+  [{ "X-Request-ID": "incoming-id-1234" }, "incoming-id-1234"],
+  [{ "X-Correlation-ID": "correlation-5678" }, "correlation-5678"],
+  [{ traceparent: "garbage", "X-Request-ID": "fallback-id-1234" }, "fallback-id-1234"],
+  [{ "X-Request-ID": "bad id with spaces" }, null],
+  [{ "X-Request-ID": "<script>" }, null],
+  [{}, null],
+]) {
+  test(`incoming ${JSON.stringify(headers)} → ${expected}`, () => {
+    assert.equal(incomingRequestId(new Headers(headers)), expected);
+  });
+}
+
+test("the proxy keeps a valid incoming ID and replaces an invalid one", () => {
+  const kept = withRequestId(new Headers({ "X-Request-ID": "incoming-id-1234", Cookie: "a=b" }));
+  assert.equal(kept.requestId, "incoming-id-1234");
+  assert.equal(kept.requestHeaders.get("X-Request-ID"), "incoming-id-1234");
+  assert.equal(kept.requestHeaders.get("Cookie"), "a=b");
+  const fresh = withRequestId(new Headers({ "X-Request-ID": "bad id" }));
+  assert.match(fresh.requestId, /^[0-9a-f]{32}$/);
+  assert.equal(traceIdOf(fresh.requestHeaders.get("traceparent")), fresh.requestId);
+});
+
+test("a route handler forwards the incoming ID, or starts one", () => {
+  assert.equal(forwardedHeaders(new Headers({ "X-Request-ID": "incoming-id-1234" }))["X-Request-ID"], "incoming-id-1234");
+  assert.match(forwardedHeaders(null)["X-Request-ID"], /^[0-9a-f]{32}$/);
+});
+
+test("serverFetch sends the given ID as X-Request-ID and traceparent's trace-id", async () => {
+  const original = globalThis.fetch;
+  const { fetch, calls } = recordingFetch();
+  globalThis.fetch = fetch;
+  try {
+    await serverFetch("http://api.internal/api/products/", { requestId: "0af7651916cd43dd8448eb211c80319c", headers: { Accept: "application/json" } });
+    await serverFetch("http://api.internal/api/products/");
+  } finally {
+    globalThis.fetch = original;
+  }
+  assert.equal(calls[0].headers.get("X-Request-ID"), "0af7651916cd43dd8448eb211c80319c");
+  assert.equal(traceIdOf(calls[0].headers.get("traceparent")), "0af7651916cd43dd8448eb211c80319c");
+  assert.equal(calls[0].headers.get("Accept"), "application/json");
+  // Outside a Next.js request (no next/headers here) a fresh ID is started.
+  assert.match(calls[1].headers.get("X-Request-ID"), /^[0-9a-f]{32}$/);
+});
+
+test("outside a request serverRequestId starts a new ID", async () => {
+  assert.match(await serverRequestId(), /^[0-9a-f]{32}$/);
+});
