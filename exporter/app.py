@@ -16,6 +16,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
 
+from django_integration.correlation import is_valid_id
 from synthetic.waterfall import render_waterfall
 
 from .api import DEFAULT_MAX_STREAMS, Api
@@ -103,7 +104,11 @@ class ExporterApp:
         if path.startswith("/runs/") and path.endswith("/replay"):
             return replay_from_page(self, method, path.removeprefix("/runs/").removesuffix("/replay"), environ)
         if path.startswith("/runs/"):
-            return self.run_page(path.removeprefix("/runs/"))
+            run_id = path.removeprefix("/runs/")
+            if is_valid_id(run_id) and self.exporter.store.get_stored(run_id) is None:
+                # Not a run of ours: a real user's request (an exemplar of django_*); its trace is what there is.
+                return "302 Found", [("Location", f"/trace/{run_id}"), ("Content-Type", "text/plain")], b""
+            return self.run_page(run_id)
         if path.startswith("/trace/"):
             return _html(*trace_page(self.exporter, path.removeprefix("/trace/")))
         return _text("404 Not Found", f"not found: {path}\n")

@@ -85,9 +85,9 @@ def build() -> model.Dashboard:
         ),
         heat(
             "Latency distribution",
-            "Distribution of request durations for the selected routes. Diamonds are exemplars; the 'Run page' "
-            "link opens a run only for the exporter's synthetic requests: for real users, use "
-            "`workflow-exporter trace <id>`.",
+            "Distribution of request durations for the selected routes. Diamonds are exemplars: the 'Trace' link "
+            "opens everything every layer recorded for that request (the browser's events, the request line, "
+            "Django's traceback, its SQL statements); 'Run page' opens the run when the request was the exporter's.",
             f"sum by (le) ({increase(metric + '_bucket', *route)})",
             width=10,
         ),

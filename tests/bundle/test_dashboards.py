@@ -750,6 +750,7 @@ def test_datasources_provisioning() -> None:
     destinations = prom["jsonData"]["exemplarTraceIdDestinations"]
     assert [(d["name"], grafana_value(d["url"]), d["urlDisplayLabel"]) for d in destinations] == [
         ("correlation_id", "http://localhost:9716/runs/${__value.raw}", "Run page"),
+        ("correlation_id", "http://localhost:9716/trace/${__value.raw}", "Trace"),
     ]
 
     alertmanager = by_uid["alertmanager"]

@@ -169,4 +169,7 @@ def test_the_trace_page_shows_the_cause_inline_and_escapes_what_sources_wrote(
     assert '<pre class="traceback">' in page.text and "InjectedFault: checkout_errors fault is on" in page.text
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert requests.get(f"{running.url}/trace/not%20an%20id", timeout=10).status_code == 400
+    # An exemplar's "Run page" link for a real user's request (not a run of ours) leads on to its trace.
+    sent_on = requests.get(f"{running.url}/runs/user-request-0123", timeout=10, allow_redirects=False)
+    assert (sent_on.status_code, sent_on.headers["Location"]) == (302, "/trace/user-request-0123")
     assert requests.get(f"{running.url}/trace/nobody-has-this-id-42", timeout=30).status_code == 404
