@@ -38,6 +38,7 @@ from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads
 from .service import Exporter
 from .sharding import Shard
 from .store import DEFAULT_STORAGE_PATH, RunStore, StoreError
+from .frontend_map import cli as frontend_map_cli
 from .trace import cli as trace_cli
 
 DEFAULT_LISTEN = "127.0.0.1:9716"
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="text: the waterfall; json: the whole run; junit: JUnit XML for CI")  # fmt: skip
     replay.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
     trace_cli.add_parser(commands, _HelpFormatter)
+    frontend_map_cli.add_parser(commands, _HelpFormatter)
     return parser
 
 
@@ -182,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "trace":
         return trace_cli.run(args)
+    if args.command == "frontend-map":
+        return frontend_map_cli.run(args)
     # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
     interactive = args.command in ("run", "replay") or args.config_check
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
