@@ -61,6 +61,13 @@ def prometheus_config(shop_port: int, exporter_port: int, alertmanager_port: int
     return config
 
 
+def demo_exporter_config(shop_log: Path) -> str:
+    """The shipped journeys plus a ``trace:`` section that reads the shop's log file."""
+    shipped = (ROOT / "synthetic" / "workflows" / "demo_shop.yml").read_text()
+    added = yaml.safe_dump({"trace": {"logs": [str(shop_log)]}})
+    return f"{shipped}\n# Added by make demo: the shop's JSON log, for /trace/<id>.\n{added}"
+
+
 def main() -> None:
     ports = {
         "shop": port("SHOP_PORT", 8000),
@@ -76,6 +83,8 @@ def main() -> None:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("SHOP_URL", f"http://127.0.0.1:{ports['shop']}")
     env.setdefault("SHOP_DATABASE_URL", env["DATABASE_URL"])
+    # The shop's JSON lines go to a file the exporter's trace reads (/trace/<id>, workflow-exporter trace).
+    env.setdefault("DJANGO_LOG_FILE", str(STATE / "shop.log"))
 
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "seed_shop")
@@ -86,8 +95,10 @@ def main() -> None:
             " --workers 1 --threads 8 --graceful-timeout 5 --access-logfile -"
         ),
     }
+    exporter_config = STATE / "workflows.yml"
+    exporter_config.write_text(demo_exporter_config(Path(env["DJANGO_LOG_FILE"])))
     processes["exporter"] = (
-        f"{sys.executable} -m exporter --config.file={ROOT / 'synthetic' / 'workflows' / 'demo_shop.yml'}"
+        f"{sys.executable} -m exporter --config.file={exporter_config}"
         f" --web.listen-address=127.0.0.1:{ports['exporter']}"
     )
     urls = {
@@ -124,6 +135,7 @@ def main() -> None:
     for name, url in urls.items():
         print(f"  {name:<13} {url}")
     print(f"  probe user    probe / {env['DEMO_PROBE_PASSWORD']}")
+    print(f"  shop log      {env['DJANGO_LOG_FILE']} (JSON lines; /trace/<id> on the exporter reads it)")
     if missing:
         print(f"  not installed: {', '.join(missing)} (sudo apt-get install prometheus prometheus-alertmanager)")
     print(flush=True)

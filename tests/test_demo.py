@@ -47,6 +47,13 @@ def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
             60,
             "the exporter's first successful checkout run",
         )
+        # The trace of a run joins the shop's log (make demo writes it to a file the exporter reads).
+        openmetrics = {"Accept": "application/openmetrics-text; version=1.0.0"}
+        exemplar = re.search(r'checkout"\} [0-9.]+ # \{correlation_id="([^"]+)"',
+                             requests.get(f"{exporter}/metrics", headers=openmetrics, timeout=5).text)  # fmt: skip
+        assert exemplar, "an exemplar on workflow_runs_total"
+        trace = requests.get(f"{exporter}/trace/{exemplar.group(1)}", timeout=30)
+        assert trace.status_code == 200 and "POST api/auth/token/ 200" in trace.text, trace.text[:2000]
         wait_until(lambda: listening(ports["PROMETHEUS_PORT"]), 30, "demo Prometheus listening")
         wait_until(lambda: listening(ports["ALERTMANAGER_PORT"]), 30, "demo Alertmanager listening")
         output = (tmp_path / "demo.log").read_text()
