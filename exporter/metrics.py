@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 from prometheus_client.metrics import MetricWrapperBase
 
 from synthetic.config import Config
-from synthetic.result import REASONS, RunResult
+from synthetic.result import PHASES, REASONS, RESULTS, RunResult
 
 from . import __version__
 
@@ -88,8 +88,8 @@ class WorkflowMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         pair = ["workflow", "target"]
-        self.runs = Counter("workflow_runs", "Completed workflow runs by result (success, failure).",
-                            [*pair, "result"], registry=registry)  # fmt: skip
+        self.runs = Counter("workflow_runs", "Completed workflow runs by result (success, degraded: a step over "
+                            "its max_duration budget, failure).", [*pair, "result"], registry=registry)  # fmt: skip
         self.run_duration = Histogram("workflow_run_duration_seconds", "Duration of whole workflow runs.", pair,
                                       buckets=RUN_BUCKETS, registry=registry)  # fmt: skip
         self.step_duration = Histogram("workflow_step_duration_seconds", "Duration of each step that ran.",
@@ -106,11 +106,21 @@ class WorkflowMetrics:
         self.step_server_queries = Gauge("workflow_step_server_queries",
                                          "Database queries the server reported for the step in the last run.",
                                          [*pair, "step"], registry=registry)  # fmt: skip
+        # HTTP timing phases (synthetic.transport.Timings): _sum and _count only, 10 series per http step.
+        self.step_phase_duration = Summary("workflow_step_phase_duration_seconds",
+                                           "Time of each http step in each HTTP phase (resolve, connect, tls, "
+                                           "processing, transfer), summed over its redirect hops.",
+                                           [*pair, "step", "phase"], registry=registry)  # fmt: skip
+        # The earliest certificate expiry the TLS connections of each target's last runs showed.
+        self.ssl_earliest_cert_expiry = Gauge("workflow_ssl_earliest_cert_expiry_timestamp_seconds",
+                                              "Unix time the earliest-expiring certificate the target presented "
+                                              "(leaf or chain) expires, over the last run of each of its "
+                                              "workflows.", ["target"], registry=registry)  # fmt: skip
         self.step_budget = Gauge("workflow_step_latency_budget_seconds",
                                  "The step's max_duration from the config: the budget its duration is judged by.",
                                  [*pair, "step"], registry=registry)  # fmt: skip
-        self.last_success = Gauge("workflow_last_run_success", "1 if the last run succeeded, else 0.", pair,
-                                  registry=registry)  # fmt: skip
+        self.last_success = Gauge("workflow_last_run_success", "1 if the last run succeeded (degraded included: "
+                                  "no step failed), else 0.", pair, registry=registry)  # fmt: skip
         self.last_timestamp = Gauge("workflow_last_run_timestamp_seconds",
                                     "Unix time the last run finished (before the first: when the pair was configured).",
                                     pair, registry=registry)  # fmt: skip
@@ -162,6 +172,7 @@ class WorkflowMetrics:
         self._lock = threading.Lock()
         self._scope = Scope.empty()
         self._failure_labels: dict[tuple[str, str], tuple[str, str]] = {}
+        self._cert_expiry: dict[tuple[str, str], float] = {}  # (workflow, target) -> earliest notAfter seen last
 
     def families(self) -> list[MetricWrapperBase]:
         """Every metric family held here: one added later is pruned on reload without further code."""
@@ -187,7 +198,7 @@ class WorkflowMetrics:
             for workflow_name, target_name in pairs:
                 pair = (workflow_name, target_name)
                 workflow = config.workflows[workflow_name]
-                for result in ("success", "failure"):
+                for result in RESULTS:
                     self.runs.labels(*pair, result)
                 self.run_duration.labels(*pair)
                 self.skipped.labels(*pair, "overlap")
@@ -208,6 +219,9 @@ class WorkflowMetrics:
                         _remove(self.step_budget, *pair, step.name)
             for target in config.targets:
                 self.circuit_open.labels(target)
+            for gone in [key for key in self._cert_expiry if not scope.has_pair(*key)]:
+                del self._cert_expiry[gone]
+                self._set_cert_expiry(gone[1])
             config_file = str(Path(config.path).absolute())
             self.config_info.labels(config_file).set(1)
             for (file,) in _children(self.config_info)[1]:
@@ -221,7 +235,7 @@ class WorkflowMetrics:
         with self._lock:
             if not self._scope.has_pair(*pair):
                 return
-            self.runs.labels(*pair, "success" if run.success else "failure").inc(exemplar=ids)
+            self.runs.labels(*pair, run.result).inc(exemplar=ids)
             self.run_duration.labels(*pair).observe(run.duration, exemplar=ids)
             self.last_success.labels(*pair).set(1 if run.success else 0)
             self.last_timestamp.labels(*pair).set(run.started_at + run.duration)
@@ -241,6 +255,20 @@ class WorkflowMetrics:
                     self.step_server_duration.labels(*pair, step.name, "db").observe(step.server.db_seconds)
                 if step.server.queries is not None:
                     self.step_server_queries.labels(*pair, step.name).set(step.server.queries)
+                for phase, seconds in step.phases.items():
+                    self.step_phase_duration.labels(*pair, step.name, phase).observe(seconds)
+            expiries = [step.tls_cert_expires_at for step in run.steps if step.tls_cert_expires_at is not None]
+            if expiries:
+                self._cert_expiry[pair] = min(expiries)
+                self._set_cert_expiry(run.target)
+
+    def _set_cert_expiry(self, target: str) -> None:
+        """The target's gauge: the earliest expiry over its workflows' last runs; gone when none saw TLS."""
+        known = [expiry for (_, name), expiry in self._cert_expiry.items() if name == target]
+        if known:
+            self.ssl_earliest_cert_expiry.labels(target).set(min(known))
+        else:
+            _remove(self.ssl_earliest_cert_expiry, target)
 
     def set_circuit_open(self, target: str, is_open: bool) -> None:
         """The state of a target's circuit breaker, unless the target left the config meanwhile."""
@@ -305,7 +333,10 @@ def _remove(metric: MetricWrapperBase, *labels: str) -> None:
 def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
     """A fresh registry with the ``probe_*`` series of one run (blackbox_exporter's contract, per step too)."""
     registry = CollectorRegistry(auto_describe=True)
-    Gauge("probe_success", "1 if every step of the workflow passed.", registry=registry).set(1 if run.success else 0)
+    Gauge("probe_success", "1 if no step of the workflow failed (a degraded run passed).",
+          registry=registry).set(1 if run.success else 0)  # fmt: skip
+    Gauge("probe_workflow_degraded", "1 if the run passed with a step over its max_duration budget.",
+          registry=registry).set(1 if run.degraded else 0)  # fmt: skip
     Gauge("probe_duration_seconds", "How long the workflow run took.", registry=registry).set(run.duration)
     Gauge("probe_timeout_seconds", "The deadline the run had.", registry=registry).set(timeout)
     Gauge("probe_workflow_cached", "1 if this result was served from the min_interval cache.",
@@ -318,6 +349,11 @@ def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
                    ["step", "component"], registry=registry)  # fmt: skip
     failure = Gauge("probe_failure_info", "1 for the step that failed, with the reason (closed set).",
                     ["step", "reason"], registry=registry)  # fmt: skip
+    step_phases = Gauge("probe_workflow_step_phase_duration_seconds",
+                        "Time of the http step in each HTTP phase, summed over its redirect hops.",
+                        ["step", "phase"], registry=registry)  # fmt: skip
+    phase_totals = dict.fromkeys(PHASES, 0.0)
+    timed = False
     last_status = None
     for step in run.steps:
         success.labels(step.name).set(1 if step.ok else 0)
@@ -332,6 +368,19 @@ def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
             server.labels(step.name, "db").set(step.server.db_seconds)
         if step.status == "failed" and step.reason in REASONS:
             failure.labels(step.name, step.reason).set(1)
+        for phase, seconds in step.phases.items():
+            step_phases.labels(step.name, phase).set(seconds)
+            phase_totals[phase] = phase_totals.get(phase, 0.0) + seconds
+            timed = True
+    if timed:  # blackbox_exporter's family, over every http step of the run
+        totals = Gauge("probe_http_duration_seconds", "Time of the run's http steps in each HTTP phase, summed "
+                       "over their steps and redirect hops.", ["phase"], registry=registry)  # fmt: skip
+        for phase, seconds in phase_totals.items():
+            totals.labels(phase).set(seconds)
+    expiries = [step.tls_cert_expires_at for step in run.steps if step.tls_cert_expires_at is not None]
+    if expiries:
+        Gauge("probe_ssl_earliest_cert_expiry", "Unix time the earliest-expiring certificate the run's TLS "
+              "connections presented expires (leaf or chain).", registry=registry).set(min(expiries))  # fmt: skip
     if last_status is not None:
         Gauge("probe_http_status_code", "HTTP status of the last HTTP step.", registry=registry).set(last_status)
     return registry

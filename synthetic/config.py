@@ -450,6 +450,10 @@ class _Reader:
             if step is None:
                 continue
             swhere = f"{where}, step {step.name!r}"
+            if step.timeout is not None and step.timeout > timeout:
+                self.problems.add(
+                    swhere, f"timeout ({step.timeout:g}s) must not be longer than the workflow's timeout ({timeout:g}s)"
+                )
             if step.name in seen:
                 self.problems.add(swhere, "duplicate step name")
             seen.add(step.name)
@@ -511,7 +515,7 @@ class _Reader:
             )
             name = f"step-{index + 1}"
         where = f"{workflow_where}, step {name!r}"
-        common = {"name", "expect", "extract", "always_run", "retries", "description"}
+        common = {"name", "expect", "extract", "always_run", "retries", "timeout", "description"}
         kind_keys = [key for key in raw if key not in common]
         if len(kind_keys) != 1 or kind_keys[0] not in kinds:
             known_kinds = ", ".join(sorted(kinds))
@@ -550,6 +554,7 @@ class _Reader:
                 where, f"retries are only allowed for idempotent steps (GET, HEAD, OPTIONS, PUT, DELETE), not {method}"
             )
         max_duration = self.duration(expect_raw, "max_duration", where, None)
+        timeout = self.duration(raw, "timeout", where, None, positive=True)
         return Step(
             name=name,
             kind=kind_name,
@@ -559,6 +564,7 @@ class _Reader:
             always_run=self.flag(raw, "always_run", where, False),
             retries=retries,
             max_duration=max_duration,
+            timeout=timeout,
         )
 
 

@@ -84,7 +84,8 @@ class Step:
     extract: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     always_run: bool = False
     retries: int = 0
-    max_duration: float | None = None
+    max_duration: float | None = None  # the latency budget (seconds): over it the step is degraded
+    timeout: float | None = None  # the step's own deadline (seconds), within the run's: over it the step fails
 
 
 @dataclass(frozen=True)

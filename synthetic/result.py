@@ -1,4 +1,8 @@
-"""What a run produced: per step timing, status, server timing, assertions and the failure reason."""
+"""What a run produced: per step timing, status, server timing, assertions and the failure reason.
+
+A run's ``result`` is ``success``, ``degraded`` (a step went over its ``max_duration`` budget and the journey
+went on) or ``failure`` (a step failed: a timeout, a failed assertion, ...). See ``RunResult``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,12 @@ import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+# A run's result (DESIGN §3): the ``result`` label of workflow_runs_total.
+RESULTS = ("success", "degraded", "failure")
+
+# HTTP timing phases as blackbox_exporter names them (probe_http_duration_seconds{phase}); see synthetic.transport.
+PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 
 # The closed set of failure reasons (DESIGN §3); anything else is a bug.
 REASONS = (
@@ -39,10 +49,14 @@ class StepFailure(Exception):
 
 @dataclass
 class AssertionResult:
+    """One check of a step. A failed ``error`` check fails the step with ``reason``; a failed ``warning``
+    check (``max_duration``: the step's budget) only marks the step degraded."""
+
     name: str
     ok: bool
     message: str
     reason: str = "assertion"
+    severity: str = "error"  # error, warning
 
 
 @dataclass
@@ -142,6 +156,16 @@ class Exchange:
 
 @dataclass
 class StepResult:
+    """One step of a run.
+
+    ``status`` is ``ok``, ``failed`` or ``skipped``; an ``ok`` step over its ``max_duration`` budget has
+    ``degraded`` set (its ``max_duration`` assertion failed as a warning). ``phases`` holds, for ``http``
+    steps, the seconds spent in each of ``PHASES`` over every redirect hop of the last attempt (a phase cut
+    by a failure counts up to the cut; a kept-alive connection spends nothing in resolve, connect and tls).
+    ``tls_cert_expires_at`` is the earliest ``notAfter`` (unix seconds) of the certificates the target's
+    TLS connections presented, leaf and chain as sent, or None without TLS.
+    """
+
     name: str
     kind: str
     status: str = "ok"  # ok, failed, skipped
@@ -157,6 +181,9 @@ class StepResult:
     exchange: Exchange | None = None
     attempts: int = 0
     budget: float | None = None
+    degraded: bool = False
+    phases: dict[str, float] = field(default_factory=dict)
+    tls_cert_expires_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -175,7 +202,23 @@ class RunResult:
 
     @property
     def success(self) -> bool:
+        """No step failed (and one ran): the journey completed. A degraded run is a success."""
         return all(step.status != "failed" for step in self.steps) and any(s.ok for s in self.steps)
+
+    @property
+    def degraded(self) -> bool:
+        """A success in which a step went over its ``max_duration`` budget."""
+        return self.success and any(step.degraded for step in self.steps)
+
+    @property
+    def result(self) -> str:
+        """``success``, ``degraded`` or ``failure`` (RESULTS)."""
+        return "failure" if not self.success else "degraded" if self.degraded else "success"
+
+    @property
+    def degraded_step(self) -> StepResult | None:
+        """The first step over its budget, when the run is degraded."""
+        return next((step for step in self.steps if step.degraded), None) if self.degraded else None
 
     @property
     def failed_step(self) -> StepResult | None:

@@ -3,17 +3,21 @@
 One function per format, same signature, registered in ``FORMATS``; ``workflow-exporter run --format``
 chooses. The run is already redacted (``synthetic.redact``), so every format shows the same safe values.
 
-JSON shape (one object): ``workflow``, ``target``, ``correlation_id``, ``result`` (``success``/``failure``),
-``reason`` (the failed step's, or null), ``started_at`` (unix seconds), ``duration_seconds`` and ``steps``:
-each with ``name``, ``kind``, ``status`` (ok, failed, skipped), ``reason``, ``message``, ``offset_seconds``,
-``duration_seconds``, ``budget_seconds``, ``http_status``, ``response_bytes``, ``attempts``, ``server``
-(``app_seconds``, ``db_seconds``, ``queries``), ``assertions`` (``name``, ``ok``, ``message``, ``reason``),
-``extracted`` and ``exchange`` (method, url, heads, truncated bodies, ``curl``) or null.
+JSON shape (one object): ``workflow``, ``target``, ``correlation_id``, ``result`` (``success``, ``degraded``
+or ``failure``), ``reason`` (the failed step's, or null), ``started_at`` (unix seconds), ``duration_seconds``
+and ``steps``: each with ``name``, ``kind``, ``status`` (ok, failed, skipped), ``degraded`` (an ok step over
+its budget), ``reason``, ``message``, ``offset_seconds``, ``duration_seconds``, ``budget_seconds``,
+``http_status``, ``response_bytes``, ``attempts``, ``phases`` (``http`` steps: seconds in ``resolve``,
+``connect``, ``tls``, ``processing``, ``transfer``; ``{}`` otherwise), ``tls_cert_expires_at`` (unix seconds
+or null), ``server`` (``app_seconds``, ``db_seconds``, ``queries``), ``assertions`` (``name``, ``ok``,
+``message``, ``reason``, ``severity``: ``error`` fails the step, ``warning`` degrades it), ``extracted`` and
+``exchange`` (method, url, heads, truncated bodies, ``curl``) or null.
 
 JUnit XML, as CI servers read it (Jenkins, GitLab, GitHub actions): one ``<testsuite>`` per run named
-``workflow on target``, one ``<testcase>`` per step with ``time`` in seconds, a ``<failure type="reason">``
-for the failed step, ``<skipped>`` for the steps after it, and the curl line and correlation ID in
-``<system-out>``.
+``workflow on target`` with the run's ``result`` among its properties, one ``<testcase>`` per step with
+``time`` in seconds, a ``<failure type="reason">`` for the failed step, ``<skipped>`` for the steps after it,
+and the curl line and correlation ID in ``<system-out>``. A degraded step passes (JUnit has no warning); its
+``<system-out>`` says it went over its budget.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def run_document(run: RunResult) -> dict[str, Any]:
         "workflow": run.workflow,
         "target": run.target,
         "correlation_id": run.correlation_id,
-        "result": "success" if run.success else "failure",
+        "result": run.result,
         "reason": run.reason,
         "started_at": run.started_at,
         "duration_seconds": run.duration,
@@ -50,6 +54,7 @@ def _step(step: StepResult) -> dict[str, Any]:
         "name": step.name,
         "kind": step.kind,
         "status": step.status,
+        "degraded": step.degraded,
         "reason": step.reason,
         "message": step.message,
         "offset_seconds": step.offset,
@@ -58,6 +63,8 @@ def _step(step: StepResult) -> dict[str, Any]:
         "http_status": step.http_status,
         "response_bytes": step.response_bytes,
         "attempts": step.attempts,
+        "phases": dict(step.phases),
+        "tls_cert_expires_at": step.tls_cert_expires_at,
         "server": asdict(step.server),
         "assertions": [asdict(check) for check in step.assertions],
         "extracted": step.extracted,
@@ -80,7 +87,8 @@ def render_junit(run: RunResult) -> str:
         time=f"{run.duration:.3f}",
     )
     properties = ElementTree.SubElement(suite, "properties")
-    for name, value in (("correlation_id", run.correlation_id), ("workflow", run.workflow), ("target", run.target)):
+    for name, value in (("correlation_id", run.correlation_id), ("workflow", run.workflow), ("target", run.target),
+                        ("result", run.result)):  # fmt: skip
         ElementTree.SubElement(properties, "property", name=name, value=value)
     for step in run.steps:
         case = ElementTree.SubElement(
@@ -92,6 +100,9 @@ def render_junit(run: RunResult) -> str:
         elif step.status == "skipped":
             ElementTree.SubElement(case, "skipped", message=_xml(step.message))
         out = [f"correlation_id={run.correlation_id}"]
+        if step.degraded and step.ok:
+            out += [f"degraded: over its budget: {c.message}" for c in step.assertions if c.severity == "warning"
+                    and not c.ok]  # fmt: skip
         if step.exchange is not None and step.exchange.curl:
             out.append(f"reproduce: {step.exchange.curl}")
         ElementTree.SubElement(case, "system-out").text = _xml("\n".join(out))

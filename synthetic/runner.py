@@ -2,6 +2,10 @@
 
 A failed step is a result, not an exception: later steps are ``skipped``, except those marked ``always_run``
 (teardown), which still run. Nothing raised by a step escapes; a bug in one is reported as ``internal``.
+
+Each step runs until its own deadline: the earlier of the run's deadline and, when the step sets ``timeout``,
+that long after it starts. Passing either fails the step with ``timeout``. A step over its ``max_duration``
+budget is not failed: it is marked degraded, the journey goes on, and the run's result is ``degraded``.
 """
 
 from __future__ import annotations
@@ -61,12 +65,16 @@ def run_workflow(
             if failed and not step.always_run:
                 result.status, result.reason, result.message = "skipped", "skipped", "an earlier step failed"
                 continue
+            run_deadline = context.deadline
+            step_cut = False  # whether the step's own timeout, not the run's deadline, bounds it
             try:
                 if context.remaining() <= 0 and step.always_run:
                     # Teardown still gets a short budget of its own, or a timed-out run leaves its data behind.
-                    context.deadline = clock() + min(TEARDOWN_GRACE_SECONDS, workflow.timeout)
+                    context.deadline = run_deadline = clock() + min(TEARDOWN_GRACE_SECONDS, workflow.timeout)
                 if context.remaining() <= 0:
                     raise StepFailure("timeout", "the run's deadline passed before this step")
+                if step.timeout is not None and clock() + step.timeout < run_deadline:
+                    context.deadline, step_cut = clock() + step.timeout, True
                 STEP_KINDS[step.kind].run(step, step.spec, context, result)
             except StepFailure as failure:
                 result.status, result.reason, result.message = "failed", failure.reason, failure.message
@@ -78,26 +86,38 @@ def run_workflow(
                 logger.exception("step %s of %s crashed", step.name, workflow.name)
                 result.status, result.reason = "failed", "internal"
                 result.message = f"{type(error).__name__}: {error}"
+            finally:
+                step_deadline, context.deadline = context.deadline, run_deadline
             if result.status == "failed":
                 failed = True
+                result.degraded = False  # a failed step is a failure, whatever its budget said
+                if result.reason == "timeout" and step_cut and clock() >= step_deadline:
+                    result.message = f"{result.message} (the step's timeout: {step.timeout:g}s)"
                 context.log.append(f"{step.name}: failed ({result.reason}): {result.message}")
+            elif result.degraded:
+                context.log.append(f"{step.name}: degraded: over its max_duration budget")
     finally:
         run.duration = clock() - started
         if own_session:
             http.close()
         _redact(run, workflow, target, context.variables)
-    run_log = logger.info if run.success else logger.warning
+    run_log = logger.info if run.result == "success" else logger.warning
+    if run.success:
+        outcome = f"degraded at step {run.degraded_step.name}" if run.degraded_step else "success"
+    else:
+        outcome = f"failed at step {run.failed_step.name if run.failed_step else '?'}"
     run_log(
         "%s on %s: %s",
         workflow.name,
         target.name,
-        "success" if run.success else f"failed at step {run.failed_step.name if run.failed_step else '?'}",
+        outcome,
         extra={
             "correlation_id": cid,
             "layer": "probe",
             "workflow": workflow.name,
             "target": target.name,
             "duration_ms": round(run.duration * 1000, 1),
+            "result": run.result,
             "reason": run.reason,
         },
     )

@@ -16,6 +16,10 @@
   credentials, a hand-set ``Cookie``, the CSRF token or the synthetic marker. A body is never re-sent to
   another origin (a 307/308 that asks for it fails).
 
+* **timing phases** as blackbox_exporter names them (``resolve``, ``connect``, ``tls``, ``processing``,
+  ``transfer``), marked where this module does each one and summed over the hops (``Timings``), and the
+  earliest expiry of the certificates each TLS connection presented.
+
 Failures are ``TransportFailure`` with a reason from ``synthetic.result.REASONS``: ``dns``, ``connect``,
 ``tls``, ``timeout``, ``protocol`` (what arrived is not valid HTTP), ``redirect`` and ``assertion`` (a body
 over ``max_bytes``). Times are seconds on ``time.monotonic``; sizes are bytes.
@@ -54,6 +58,8 @@ from urllib3.response import HTTPResponse as Urllib3Response
 from urllib3.util import parse_url
 from urllib3.util.connection import allowed_gai_family
 
+from .result import PHASES
+
 __all__ = [
     "ACCEPT_ENCODING",
     "CROSS_ORIGIN_HEADERS",
@@ -61,6 +67,7 @@ __all__ = [
     "MAX_RESPONSE_HEAD_BYTES",
     "Origin",
     "Reply",
+    "Timings",
     "TransportFailure",
     "origin_of",
     "send",
@@ -86,11 +93,53 @@ _MESSAGE_CHARS = 300
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+class Timings:
+    """Where one exchange's time went, by blackbox_exporter's phases, summed over its redirect hops (seconds).
+
+    Each phase is marked where this module does it, on ``time.monotonic``: ``resolve`` while the host name is
+    looked up (in ``_resolve``; a literal address takes no time), ``connect`` while the TCP connection is made,
+    ``tls`` during the handshake (``HTTPSConnection.connect``), ``processing`` from the connection being ready
+    (a new one after its handshake, a kept-alive one as the request starts) to the first byte of the response
+    head, ``transfer`` from that byte until the body is read (a redirect's body is never read, so its transfer
+    is its head). A kept-alive connection spends nothing in ``resolve``, ``connect`` and ``tls``. A phase that a
+    failure or the deadline cuts counts up to the cut. Unlike blackbox_exporter, ``connect`` leaves out the
+    TLS handshake (``tls`` has it), so the five add up to the exchange's duration, less the microseconds spent
+    preparing each hop.
+
+    ``cert_expires_at`` is the earliest ``notAfter`` (unix seconds) of the certificates the TLS connections of
+    the exchange presented: the chain as the server sent it, or the leaf where Python does not show the chain;
+    None without TLS.
+    """
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.cert_expires_at: float | None = None
+        self._current: str | None = None
+        self._since = 0.0
+
+    @property
+    def current(self) -> str | None:
+        """The phase being timed now, or None between hops."""
+        return self._current
+
+    def enter(self, phase: str | None) -> None:
+        """End the current phase now and start ``phase`` (None: stop timing until the next phase)."""
+        now = time.monotonic()
+        if self._current is not None:
+            self.phases[self._current] += now - self._since
+        self._current, self._since = phase, now
+
+    def saw_certificate(self, expires_at: float | None) -> None:
+        if expires_at is not None and (self.cert_expires_at is None or expires_at < self.cert_expires_at):
+            self.cert_expires_at = expires_at
+
+
 class TransportFailure(Exception):
     """The exchange failed with ``reason``; what had arrived by then is kept for the run page.
 
     ``response`` is the last hop's response head (its status and headers) when one arrived, ``received`` the
-    body bytes read before the failure, ``redirects`` the hops followed (see ``Reply.redirects``).
+    body bytes read before the failure, ``redirects`` the hops followed (see ``Reply.redirects``), ``timings``
+    the phases up to the failure.
     """
 
     def __init__(
@@ -108,15 +157,18 @@ class TransportFailure(Exception):
         self.response = response
         self.received = received
         self.redirects = redirects or []
+        self.timings = Timings()
 
 
 @dataclass
 class Reply:
-    """The last hop's ``response`` (its ``content`` is ``content``), and one ``"302 <from> -> <to>"`` per hop."""
+    """The last hop's ``response`` (its ``content`` is ``content``), one ``"302 <from> -> <to>"`` per hop, and
+    the exchange's ``timings``."""
 
     response: requests.Response
     content: bytes
     redirects: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
 
 
 class Origin(NamedTuple):
@@ -184,8 +236,39 @@ def send(
 
     ``headers`` go in full only to ``origin`` (a URL; its scheme, host and port count) and only until a hop
     leaves it. ``session`` keeps the cookie jar (cookies go where their domain says) and gets a bounded
-    adapter mounted for http:// and https://. ``cap_name`` names the cap in the failure message.
+    adapter mounted for http:// and https://. ``cap_name`` names the cap in the failure message. The reply
+    and the failure carry the exchange's ``Timings``.
     """
+    timings = Timings()
+    try:
+        reply = _exchange(session, method, url, headers=headers, origin=origin, seconds=seconds,
+                          max_bytes=max_bytes, body=body, cap_name=cap_name, max_redirects=max_redirects,
+                          follow_redirects=follow_redirects, verify=verify, cert=cert, timings=timings)  # fmt: skip
+    except TransportFailure as failure:
+        timings.enter(None)
+        failure.timings = timings
+        raise
+    reply.timings = timings
+    return reply
+
+
+def _exchange(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    origin: str,
+    seconds: float,
+    max_bytes: int,
+    body: bytes | None,
+    cap_name: str,
+    max_redirects: int,
+    follow_redirects: bool,
+    verify: bool | str,
+    cert: str | tuple[str, str] | None,
+    timings: Timings,
+) -> Reply:
     deadline = time.monotonic() + seconds
     adapter = _bounded_adapter(session)
     home = origin_of(origin)
@@ -196,7 +279,7 @@ def send(
         hop_headers = _headers_for_hop(headers, trusted, body is not None)
         response: requests.Response | None = None
         received = [0]
-        with _Guard(deadline) as guard:
+        with _Guard(deadline, timings) as guard:
             try:
                 try:
                     response = _request(
@@ -238,6 +321,7 @@ def send(
             finally:
                 if response is not None:
                     response.close()  # a redirect's body is never read: its size and encoding cost nothing
+                timings.enter(None)  # the hop ends (or was cut) here
         status = response.status_code
         try:
             next_url = _next_url(url, location, redirects)
@@ -562,8 +646,9 @@ class _Guard:
     """One hop's deadline. Sockets the hop uses are watched (a duplicate of their descriptor is kept, which
     stays valid when TLS takes the socket over); at the deadline the watchdog shuts them all down."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, timings: Timings | None = None) -> None:
         self.at = deadline
+        self.timings = timings or Timings()
         self.fired = False
         self.done = False
         self.phase = "the request was being sent"
@@ -697,6 +782,12 @@ class _HeadReader:
 class _BoundedHTTPResponse(http.client.HTTPResponse):
     def begin(self) -> None:
         body = self.fp
+        guard = _GUARD.get()
+        if guard is not None and guard.timings.current == "processing":  # not a proxy's answer to CONNECT
+            peek = getattr(body, "peek", None)
+            # peek returns once the first byte of the answer is here, or nothing when the connection ended
+            if peek is None or peek(1):
+                guard.timings.enter("transfer")
         self.fp = _HeadReader(body)  # type: ignore[assignment]
         try:
             super().begin()
@@ -744,6 +835,7 @@ def _connect(conn: HTTPConnection) -> socket.socket:
     guard.phase = "the name was being resolved"
     guard.connected.append(conn)
     guard.reused = False
+    guard.timings.enter("resolve")
     try:
         addresses = _resolve(conn._dns_host, conn.port or 80, guard)
     except socket.gaierror as error:
@@ -751,6 +843,7 @@ def _connect(conn: HTTPConnection) -> socket.socket:
     except TimeoutError as error:
         raise ConnectTimeoutError(conn, f"resolving {conn.host} did not finish in time") from error
     guard.phase = "the connection was being made"
+    guard.timings.enter("connect")
     failure: OSError | None = None
     for family, kind, proto, _, address in addresses:
         sock = socket.socket(family, kind, proto)
@@ -767,7 +860,9 @@ def _connect(conn: HTTPConnection) -> socket.socket:
             sock.close()
             failure = error
             continue
-        guard.phase = "the TLS handshake ran" if isinstance(conn, HTTPSConnection) else "the request was being sent"
+        tls = isinstance(conn, HTTPSConnection)
+        guard.phase = "the TLS handshake ran" if tls else "the request was being sent"
+        guard.timings.enter("tls" if tls else "processing")
         return sock
     if isinstance(failure, TimeoutError):
         raise ConnectTimeoutError(
@@ -783,6 +878,38 @@ def _before_request(conn: HTTPConnection) -> None:
         if conn.sock is not None:  # watched by this hop too (a kept-alive one, or connected for TLS just now)
             guard.watch(conn.sock)
             guard.reused = not any(opened is conn for opened in guard.connected)
+            if guard.timings.current is None:  # a kept-alive connection: ready at once
+                guard.timings.enter("processing")
+            guard.timings.saw_certificate(getattr(conn, "cert_expires_at", None))
+
+
+def _after_tls(conn: _HTTPSConnection) -> None:
+    """The handshake is done: note the certificates' earliest expiry on the connection, start ``processing``."""
+    conn.cert_expires_at = _earliest_expiry(conn.sock)
+    guard = _GUARD.get()
+    if guard is not None and guard.timings.current == "tls":
+        guard.timings.enter("processing")
+
+
+def _earliest_expiry(sock: Any) -> float | None:
+    """The earliest ``notAfter`` (unix seconds) of the certificates the server presented, or None.
+
+    The chain as sent comes from the SSL object's ``get_unverified_chain`` (CPython 3.10 and later; public on
+    the socket from 3.13), which works without verification too; without it, the leaf that ``getpeercert``
+    shows once verified. Reading it never fails the exchange: a certificate Python cannot decode is left out.
+    """
+    found: list[float] = []
+    try:
+        ssl_object = getattr(sock, "_sslobj", None)
+        chain = getattr(ssl_object, "get_unverified_chain", None)
+        certificates = chain() if chain is not None else None
+        infos = [cert.get_info() for cert in certificates or () if hasattr(cert, "get_info")]
+        if not infos and hasattr(sock, "getpeercert"):
+            infos = [sock.getpeercert() or {}]
+        found = [ssl.cert_time_to_seconds(info["notAfter"]) for info in infos if info.get("notAfter")]
+    except (ssl.SSLError, ValueError, TypeError, AttributeError, OSError):  # instrumentation fails open
+        return None
+    return min(found) if found else None
 
 
 def _before_head() -> None:
@@ -808,9 +935,14 @@ class _HTTPConnection(HTTPConnection):
 
 class _HTTPSConnection(HTTPSConnection):
     response_class = _BoundedHTTPResponse
+    cert_expires_at: float | None = None
 
     def _new_conn(self) -> socket.socket:
         return _connect(self)
+
+    def connect(self) -> None:
+        super().connect()
+        _after_tls(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _before_request(self)

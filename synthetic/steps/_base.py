@@ -54,20 +54,33 @@ class StepKind(Protocol):
 
 
 def check_budget(step: Step, result: StepResult) -> None:
-    """Record the ``max_duration`` assertion (the step's latency budget), when the step has one."""
+    """Record the ``max_duration`` assertion (the step's latency budget), when the step has one.
+
+    Over the budget the step is ``degraded``, not failed: the assertion is recorded as a warning and the
+    journey goes on (the run's result becomes ``degraded``). What ends a slow step is its ``timeout`` or the
+    run's deadline, never its budget.
+    """
     if step.max_duration is not None:
         budget_ms, took_ms = step.max_duration * 1000, result.duration * 1000
+        within = result.duration <= step.max_duration
         result.assertions.append(
             AssertionResult(
                 "max_duration",
-                result.duration <= step.max_duration,
+                within,
                 f"took {took_ms:.0f} ms, budget {budget_ms:.0f} ms",
+                severity="warning",
             )
         )
+        result.degraded = result.degraded or not within
 
 
 def fail_on_first_failed_check(result: StepResult) -> None:
-    """End the step with the reason of its first failed assertion; every assertion stays recorded."""
-    failed = next((check for check in result.assertions if not check.ok), None)
+    """End the step with the reason of its first failed ``error`` assertion; every assertion stays recorded.
+
+    A failed ``warning`` (an exceeded budget) does not end the step. When the step fails for another reason,
+    the exceeded budget stays on its assertions and the step is a failure, not degraded.
+    """
+    failed = next((check for check in result.assertions if not check.ok and check.severity == "error"), None)
     if failed is not None:
+        result.degraded = False
         raise StepFailure(failed.reason, f"{failed.name}: {failed.message}")

@@ -11,9 +11,10 @@ YAML::
         json: {product_id: "${product_id}", quantity: 1}     # or form: {...} or body: "raw"
         follow_redirects: true           # default; hop by hop, within the run's deadline and byte caps
         max_redirects: 10                # default; more is a failure with reason redirect
+      timeout: 2s                        # the step's own deadline, within the run's: past it the step fails
       expect:
         status: [201]                    # codes, "2xx", "200-299"; default 2xx
-        max_duration: 500ms              # also exported as the step's latency budget
+        max_duration: 500ms              # the step's latency budget: over it the run is degraded, not failed
         json: {"items[0].quantity": 1}   # JMESPath -> expected value
         headers: {Content-Type: "^application/json"}   # regex; null means "must be absent"
         body_regex: "quantity"
@@ -458,6 +459,13 @@ def _record_response(
         exchange.truncated.append("response_body")
 
 
+def _record_timings(result: StepResult, timings: transport.Timings) -> None:
+    """The attempt's phases (seconds, summed over its redirect hops) and its certificates' earliest expiry."""
+    result.phases = dict(timings.phases)
+    if timings.cert_expires_at is not None:
+        result.tls_cert_expires_at = timings.cert_expires_at
+
+
 def run(step: Step, spec: HttpSpec, context: RunContext, result: StepResult) -> None:
     rendered = context.render({"path": spec.path, "headers": spec.headers, "query": spec.query,
                                "json": spec.json, "form": spec.form, "body": spec.body})  # fmt: skip
@@ -505,6 +513,7 @@ def run(step: Step, spec: HttpSpec, context: RunContext, result: StepResult) -> 
         except transport.TransportFailure as failure:
             # The time until it was cut off, and whatever status and head had arrived by then.
             result.duration = time.perf_counter() - started
+            _record_timings(result, failure.timings)
             _record_response(exchange, result, failure.response, b"", failure.received, failure.redirects, secrets)
             retry = failure.reason in ("dns", "connect", "timeout") and context.remaining() > 0
             if attempt < attempts and retry:
@@ -512,6 +521,7 @@ def run(step: Step, spec: HttpSpec, context: RunContext, result: StepResult) -> 
                 continue
             raise StepFailure(failure.reason, _short(failure.message, KEPT_MESSAGE_CHARS)) from None
         result.duration = time.perf_counter() - started
+        _record_timings(result, reply.timings)
         response = reply.response
         if response.status_code >= 500 and attempt < attempts:
             context.log.append(f"{step.name}: attempt {attempt} answered {response.status_code}; retrying")

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from exporter.metrics import COUNTED_REASONS, SCOPED_LABELS, WorkflowMetrics
 from exporter.service import Exporter
 from exporter.sharding import Shard
-from synthetic.result import REASONS, RunResult, ServerTiming, StepResult
+from synthetic.result import PHASES, REASONS, RESULTS, RunResult, ServerTiming, StepResult
 from tests.harness import require_binary
 
 Labels = dict[str, str]
@@ -90,7 +90,8 @@ def _start(tmp_path: Path, config: dict[str, Any]) -> tuple[Exporter, CollectorR
 
 
 def _run(workflow: str, target: str, steps: list[str], failed: str | None, reason: str = "http_status") -> RunResult:
-    """A finished run with server timing on every step that ran; ``failed`` fails and the rest are skipped."""
+    """A finished run with server timing, HTTP phases and a certificate expiry on every step that ran; ``failed``
+    fails and the rest are skipped."""
     run = RunResult(workflow=workflow, target=target, correlation_id=f"id-{workflow}-{target}", started_at=1000.0,
                     duration=0.3)  # fmt: skip
     after_failure = False
@@ -98,7 +99,8 @@ def _run(workflow: str, target: str, steps: list[str], failed: str | None, reaso
         if after_failure:
             run.steps.append(StepResult(name, "http", status="skipped", reason="skipped"))
             continue
-        step = StepResult(name, "http", duration=0.1, server=ServerTiming(app_seconds=0.02, db_seconds=0.01, queries=3))
+        step = StepResult(name, "http", duration=0.1, server=ServerTiming(app_seconds=0.02, db_seconds=0.01, queries=3),
+                          phases=dict.fromkeys(PHASES, 0.02), tls_cert_expires_at=2_000_000_000.0)  # fmt: skip
         if name == failed:
             step.status, step.reason, after_failure = "failed", reason, True
         run.steps.append(step)
@@ -156,9 +158,14 @@ OWNED_WORKFLOWS = {workflow for workflow, target in PAIRS if NEW_SHARD.owns(work
 
 
 def _not_owned(family: str, labels: Labels) -> bool:
-    """A pair the new shard does not own, or a workflow none of whose pairs it owns."""
+    """A pair the new shard does not own, or a workflow none of whose pairs it owns; a certificate expiry
+    (by target alone, from scheduled runs) of a target none of whose pairs it owns."""
     if (labels.get("workflow"), labels.get("target")) in NOT_OWNED:
         return True
+    if family == "workflow_ssl_earliest_cert_expiry_timestamp_seconds":
+        return all(
+            (workflow, labels["target"]) in NOT_OWNED for workflow, target in PAIRS if target == labels["target"]
+        )
     return "workflow" in labels and "target" not in labels and labels["workflow"] not in OWNED_WORKFLOWS
 
 
@@ -208,7 +215,8 @@ def test_every_series_an_alert_reads_exists_from_the_start(tmp_path: Path) -> No
     sample = registry.get_sample_value
     for workflow, target in PAIRS:
         pair = {"workflow": workflow, "target": target}
-        assert sample("workflow_runs_total", {**pair, "result": "failure"}) == 0
+        for result in RESULTS:
+            assert sample("workflow_runs_total", {**pair, "result": result}) == 0
         assert sample("workflow_exporter_skipped_runs_total", {**pair, "reason": "overlap"}) == 0
         assert sample("workflow_last_run_failure_info", {**pair, "step": "", "reason": ""}) == 0
         configured_at = sample("workflow_last_run_timestamp_seconds", pair)

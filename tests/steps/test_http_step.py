@@ -137,13 +137,16 @@ def test_a_failed_assertion_fails_the_step_with_its_reason(
     assert len(stub.received("/ok")) == 1
 
 
-def test_max_duration_is_the_step_budget(stub: StubServer) -> None:
+def test_max_duration_is_the_step_budget_and_degrades_the_run(stub: StubServer) -> None:
+    # tests/steps/test_degraded.py has the whole table; this is the budget as an http step records it.
     run = run_steps(
         stub.url, "- name: slow\n  http: {path: /slow, query: {seconds: 0.3}}\n  expect: {max_duration: 100ms}"
     )
     slow = step(run, "slow")
-    assert (slow.status, slow.reason) == ("failed", "assertion"), describe(run)
-    assert re.fullmatch(r"max_duration: took \d+ ms, budget 100 ms", slow.message), slow.message
+    assert (slow.status, slow.reason, slow.degraded, run.result) == ("ok", None, True, "degraded"), describe(run)
+    (budget,) = [check for check in slow.assertions if check.name == "max_duration"]
+    assert (budget.ok, budget.severity) == (False, "warning")
+    assert re.fullmatch(r"took \d+ ms, budget 100 ms", budget.message), budget.message
     assert slow.duration >= 0.3
 
 

@@ -90,7 +90,7 @@ INVALID: dict[str, list[str]] = {
     "two-kinds": ["workflow 'browse', step 'both': needs exactly one step kind (http, sql), got http and sql"],
     "unknown-step-field": [
         "workflow 'browse', step 'home': unknown field 'retry' "
-        "(known: always_run, description, expect, extract, name, retries, and one step kind: http, sql)"
+        "(known: always_run, description, expect, extract, name, retries, timeout, and one step kind: http, sql)"
     ],
     "http-method": [
         "workflow 'browse', step 'home': http: method 'FETCH' is not one of "
