@@ -110,8 +110,7 @@ def build_map(
                     if document is not None:
                         matcher.judge(call)
                     elif call.status == "pending":
-                        call.status = "matched"
-                        call.notes = (*call.notes, "not judged: no OpenAPI document")
+                        call.status = "unjudged"  # routes and calls only: nothing to judge against
                 route.calls.append(RouteCall(calls[key], chain))
         route.calls.sort(key=lambda rc: (rc.call.location.file, rc.call.location.line, rc.call.method or "",
                                          rc.call.path or ""))  # fmt: skip

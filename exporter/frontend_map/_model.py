@@ -14,7 +14,8 @@ from typing import Any
 #   unmatched   no operation has this path: a 404 in production
 #   method      the path exists, not with this method: a 405
 #   unresolved  the URL or method cannot be known statically; ``reason`` says why
-# ``external`` marks a call to another origin (a payment provider, a CDN): listed, never judged nor counted.
+# ``external`` marks a call to another origin (a payment provider, a CDN): listed, never judged nor counted;
+# ``unjudged`` a resolved call when the map was built without an OpenAPI document.
 STATUSES = ("matched", "unmatched", "method", "unresolved")
 EXTERNAL = "external"
 

@@ -182,8 +182,9 @@ class Resolver:
             if found:
                 return found
         if specifier.startswith(("@/", "~/", "#")) and not self.aliases.paths:
-            where = self.aliases.source or "no tsconfig.json"
-            return Resolved("missing", specifier, f"an alias, and {where} defines no paths for it")
+            if self.aliases.source:
+                return Resolved("missing", specifier, f"an alias, and {self.aliases.source} defines no paths for it")
+            return Resolved("missing", specifier, "an alias, and there is no tsconfig.json to define it")
         if specifier.startswith("/"):
             return Resolved("missing", specifier, "an absolute path")
         parts = specifier.split("/")
