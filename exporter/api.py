@@ -40,7 +40,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_NAME = 200  # characters of a workflow, target or step name in a parameter
 DEFAULT_MAX_STREAMS = 4
-HEARTBEAT_SECONDS = 15.0  # a comment line on an idle stream: proxies keep it open, a gone client is noticed
+HEARTBEAT_SECONDS = 5.0  # a comment line on an idle stream: proxies keep it open, a client gone (a page left or
+# reloaded) is noticed at the next one and its stream freed
 STREAM_QUEUE = 1000  # events waiting for one slow client; beyond it the stream is closed (it reconnects)
 RETRY_MILLISECONDS = 2000
 FAILURE_WINDOW = 86400.0  # seconds: /failures looks back this far unless since is given
@@ -90,6 +91,12 @@ SUGGESTIONS: Mapping[str, Suggestion] = {
     "circuit_open": Suggestion("Runs on this target are skipped while its circuit breaker is open after repeated "
                                "connection failures: open the first failed run before it.",
                                "exporter.md#journeycircuitbreakeropen"),
+    "page_error": Suggestion("The page failed in the browser (an uncaught error, a failed render, an error it "
+                             "logged): read the step's console messages, then the frontend's log lines for this "
+                             "correlation ID.", _FAILING),
+    "request_failed": Suggestion("A request the page made failed in the browser (blocked by CORS, aborted, "
+                                 "refused): look at that request, the API's CORS headers and its log line.",
+                                 _FAILING),
     "internal": Suggestion("A bug in the exporter, not in the target: its log has the traceback.",
                            "exporter.md#journeyexporterdown"),
 }  # fmt: skip

@@ -97,8 +97,9 @@ def hourly_svg(hourly: Mapping[int, int], since: float, until: float, width: int
         if hourly.get(h)
     )  # fmt: skip
     label = f"{sum(hourly.values())} in {len(hours)} hours, at most {top} in one"
+    axis = f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}"/>'
     return Markup(f'<svg class="hourly" width="{width}" height="{height}" role="img" aria-label="{label}">'
-                  f"<title>{label}</title>{rects}</svg>")  # fmt: skip
+                  f"<title>{label}</title>{axis}{rects}</svg>")  # fmt: skip
 
 
 # --- /: every pair, the recent runs ------------------------------------------------------------------------------
