@@ -8,6 +8,7 @@ JOB = 'job=~"$job"'
 INSTANCE = 'instance=~"$instance"'
 WORKFLOW = ('workflow=~"$workflow"', 'target=~"$target"')
 FAILED = 'result="failure"'
+DEGRADED = 'result="degraded"'  # passed, with a step over its max_duration budget
 SERVER_ERROR = 'status_class="5xx"'
 RATE = "$__rate_interval"
 RANGE = "$__range"

@@ -1,7 +1,8 @@
 """Workflow detail (``workflow-detail``): one journey step by step. Which step is slow against its
-budget (``max_duration``), whether the server spends the time in the app or the database, queries per
-step, why steps fail (the closed set of reasons), and a runs table; exemplars carry each run's
-correlation ID to the exporter's run page."""
+budget (``max_duration``: over it a run is degraded, not failed), in which HTTP phase the time goes (resolve,
+connect, tls, processing, transfer), whether the server spends it in the app or the database, queries per
+step, why steps fail (the closed set of reasons), and a runs table with failed and degraded runs; exemplars
+carry each run's correlation ID to the exporter's run page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from grafana_foundation_sdk.models import prometheus as prometheus_model
 
 from ._board import Board
 from ._panels import RUNS_PAGE, UIDS, graph, grid, heat, target
-from ._promql import FAILED, INSTANCE, JOB, RANGE, WORKFLOW, increase, mean, quantile, sel, zero
+from ._promql import DEGRADED, FAILED, INSTANCE, JOB, RANGE, WORKFLOW, increase, mean, quantile, sel, zero
 
 UID = UIDS["detail"]
 
@@ -43,9 +44,10 @@ def build() -> model.Dashboard:
         ),
         grid(
             "Runs",
-            "Per workflow and target: the last run's result and time, and the runs and failures in the selected "
-            "range. A failed last run: read the failure reasons below, then open the recent runs on the exporter "
-            "(link) for the waterfall and a curl line that reproduces it.",
+            "Per workflow and target: the last run's result and time, and the runs, failures and degraded runs "
+            "(a step over its max_duration budget; they passed, so 'Last run passed' is 1 for them) in the "
+            "selected range. A failed last run: read the failure reasons below, then open the recent runs on the "
+            "exporter (link) for the waterfall and a curl line that reproduces it.",
             "none",
             target(
                 f"max by ({by}) ({sel('workflow_last_run_success', *WORKFLOW)})",
@@ -71,6 +73,12 @@ def build() -> model.Dashboard:
                 instant=True,
                 fmt=prometheus_model.PromQueryFormat.TABLE,
             ),
+            target(
+                f"sum by ({by}) ({increase('workflow_runs_total', *WORKFLOW, DEGRADED, window=RANGE)})",
+                ref="E",
+                instant=True,
+                fmt=prometheus_model.PromQueryFormat.TABLE,
+            ),
             width=12,
             links=[RUNS_PAGE],
             rename={
@@ -78,10 +86,16 @@ def build() -> model.Dashboard:
                 "Value #B": "Last run finished",
                 "Value #C": "Runs in range",
                 "Value #D": "Failed runs in range",
+                "Value #E": "Degraded runs in range",
                 "workflow": "Workflow",
                 "target": "Target",
             },
-            units={"Last run finished": "dateTimeAsIso", "Runs in range": "short", "Failed runs in range": "short"},
+            units={
+                "Last run finished": "dateTimeAsIso",
+                "Runs in range": "short",
+                "Failed runs in range": "short",
+                "Degraded runs in range": "short",
+            },
         ),
     )
     board.row("Steps: which step is slow, and against which budget?")
@@ -89,9 +103,10 @@ def build() -> model.Dashboard:
         graph(
             "Step latency p95 vs budget",
             "95th percentile of each step's duration (solid) against its budget, the step's max_duration from "
-            "the config (dashed). A solid line above its dashed one breaks the step's assertion and fails runs: "
-            "the panel to the right tells whether the app or the database takes the time. Diamonds are exemplars "
-            "(run correlation IDs).",
+            "the config (dashed). A solid line above its dashed one means runs end degraded (the journey still "
+            "completes, so the availability SLO counts them as good; JourneyStepOverBudget reports it): the HTTP "
+            "phases below and the panel to the right tell where the time goes. Diamonds are exemplars (run "
+            "correlation IDs).",
             "s",
             target(
                 quantile(0.95, "workflow_step_duration_seconds", "workflow, step", *steps),
@@ -135,6 +150,21 @@ def build() -> model.Dashboard:
             target(
                 f"max by (workflow, step) ({sel('workflow_step_server_queries', *steps)})", "{{workflow}} / {{step}}"
             ),
+        ),
+    )
+    board.add(
+        graph(
+            "HTTP phases per step",
+            "Mean time of each http step in each HTTP phase, as blackbox_exporter names them, measured where the "
+            "exporter's client does each one and summed over redirects: resolve (DNS), connect (TCP), tls "
+            "(handshake), processing (request sent until the first byte: the server's work and any proxy in front "
+            "of it) and transfer (first byte until the body is read). A kept-alive connection spends nothing in "
+            "the first three. High resolve/connect/tls: the network or the TLS terminator; high processing: "
+            "compare with the server time above; high transfer: a large or slowly streamed body.",
+            "s",
+            target(mean("workflow_step_phase_duration_seconds", "step, phase", *steps), "{{step}} {{phase}}"),
+            width=24,
+            stacked=True,
         ),
     )
     board.row("Failures: why did it fail?")

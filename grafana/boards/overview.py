@@ -1,7 +1,7 @@
 """Workflow overview (``workflow-overview``): the dashboard to start from. Every user journey's last
-result, success ratio, 99 % SLO error budget and run duration, with the API (rate, 5xx ratio,
-latency) and MySQL (up, connections, slow queries) under it; each panel links to the dashboard that
-explains it."""
+result, success ratio, 99 % SLO error budget (degraded runs count as available), run duration, runs by
+result and the targets' TLS certificate expiry, with the API (rate, 5xx ratio, latency) and MySQL (up,
+connections, slow queries) under it; each panel links to the dashboard that explains it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,21 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from ._board import Board
 from ._panels import TO_API, TO_DATABASE, TO_DETAIL, UIDS, graph, single, target
-from ._promql import FAILED, RANGE, SERVER_ERROR, SLO_OBJECTIVE, TINY, WORKFLOW, increase, quantile, rate, sel, zero
+from ._promql import (
+    FAILED,
+    RANGE,
+    SERVER_ERROR,
+    SLO_OBJECTIVE,
+    TINY,
+    WORKFLOW,
+    increase,
+    quantile,
+    rate,
+    sel,
+    zero,
+)
+
+DAY = 86400
 
 UID = UIDS["overview"]
 
@@ -21,6 +35,7 @@ def build() -> model.Dashboard:
     total = f"sum by ({by}) ({increase(runs, *WORKFLOW, window=RANGE)})"
     failure_ratio = f"({failures}\n/\nclamp_min({total}, {TINY}))"
     api = "django_request_duration_seconds"
+    expiry = "workflow_ssl_earliest_cert_expiry_timestamp_seconds"  # by target alone: no workflow matcher
     board = Board(
         UID,
         "Workflow overview",
@@ -34,7 +49,8 @@ def build() -> model.Dashboard:
         single(
             "Last run",
             "Result of each workflow's last run on each target. Red: the journey is broken now; click it to "
-            "open Workflow detail and see which step failed and why.",
+            "open Workflow detail and see which step failed and why. A degraded run (a step over its "
+            "max_duration budget, the journey completed) counts as passed here.",
             "none",
             target(
                 f"max by ({by}) ({sel('workflow_last_run_success', *WORKFLOW)})",
@@ -48,8 +64,9 @@ def build() -> model.Dashboard:
         ),
         single(
             "Success ratio over the range",
-            "Share of runs that passed in the selected time range. Below 99 % the journey is eating its error "
-            "budget: look at the failure reasons in Workflow detail.",
+            "Share of runs that did not fail in the selected time range (degraded runs count as passed: the "
+            "objective is availability; slowness has its own budget alert). Below 99 % the journey is eating its "
+            "error budget: look at the failure reasons in Workflow detail.",
             "percentunit",
             target(f"1 - {failure_ratio}", "{{workflow}} / {{target}}", instant=True),
             width=8,
@@ -86,12 +103,27 @@ def build() -> model.Dashboard:
         ),
         graph(
             "Runs by result",
-            "Finished runs per second by result. Failures here and a red 'Last run' mean a broken journey; "
-            "no runs at all mean the exporter stopped scheduling (see its /-/ready and logs).",
+            "Finished runs per second by result: success, degraded (a step over its max_duration budget; the "
+            "journey completed) and failure. Failures here and a red 'Last run' mean a broken journey; a growing "
+            "degraded share a journey getting slow (Workflow detail shows the step and its HTTP phases); no runs "
+            "at all mean the exporter stopped scheduling (see its /-/ready and logs).",
             "ops",
             target(f"sum by (workflow, result) ({rate(runs, *WORKFLOW)})", "{{workflow}} {{result}}"),
             links=[TO_DETAIL],
             stacked=True,
+        ),
+    )
+    board.add(
+        single(
+            "TLS certificate expires in",
+            "Time until the earliest-expiring certificate each HTTPS target presents to the journeys (leaf or "
+            "chain) expires. Orange under 14 days, red under 3: JourneyTLSCertificateExpiring opens a ticket and "
+            "then pages. Renew and deploy it with its intermediates; plain-HTTP targets are not listed.",
+            "s",
+            target(f"min by (target) ({sel(expiry, WORKFLOW[1])}) - time()", "{{target}}", instant=True),
+            width=24,
+            height=4,
+            steps=[(None, "red"), (3 * DAY, "orange"), (14 * DAY, "green")],
         ),
     )
     board.row("API: is the backend answering?")

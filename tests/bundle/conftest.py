@@ -34,6 +34,7 @@ from tests.harness import (
     start_shop,
     wait_until,
 )
+from tests.steps.timed import TimedServer, certificate, server_context
 
 JOBS = ("demo-shop", "workflow-exporter", "mysql")
 
@@ -53,10 +54,16 @@ class DemoStack:
     exporter_url: str
 
 
-def _fast_workflows(path: Path) -> Path:
+def _fast_workflows(path: Path, tls_url: str, ca_file: Path) -> Path:
+    """The shipped workflows every 2 s, plus a one-step workflow on an HTTPS target (the demo shop serves plain
+    HTTP), so the certificate expiry and its alert have real data."""
     text = (REPO_ROOT / "synthetic" / "workflows" / "demo_shop.yml").read_text()
     text = re.sub(r"interval: 30s", "interval: 2s", text)
     text = re.sub(r"timeout: 10s", "timeout: 2s", text)
+    text = text.replace("\ntargets:\n", f"\ntargets:\n  tls-endpoint:\n    base_url: {tls_url}\n"
+                        f"    tls: {{ca_file: '{ca_file}'}}\n", 1)  # fmt: skip
+    text += ("\n  tls-check:\n    targets: [tls-endpoint]\n    interval: 2s\n    timeout: 2s\n    steps:\n"
+             "      - name: home\n        http: {path: '/timed?bytes=1'}\n")  # fmt: skip
     path.write_text(text)
     return path
 
@@ -68,10 +75,14 @@ def demo_stack(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> It
         name = f"shop_{uuid.uuid4().hex[:8]}"
         shop = start_shop(workdir / "shop", mariadb.create_database(name, name, f"pw-{name}"))
         cleanup.callback(shop.stop)
+        cert = certificate(workdir, "tls-endpoint", days=90)
+        tls_endpoint = TimedServer(server_context(cert)).start()
+        cleanup.callback(tls_endpoint.stop)
         exporter_port = free_port()
         exporter = ManagedProcess(
             "workflow-exporter",
-            [sys.executable, "-m", "exporter", f"--config.file={_fast_workflows(workdir / 'workflows.yml')}",
+            [sys.executable, "-m", "exporter",
+             f"--config.file={_fast_workflows(workdir / 'workflows.yml', tls_endpoint.url, cert.cert)}",
              f"--web.listen-address=127.0.0.1:{exporter_port}"],
             workdir / "exporter.log",
             env={"SHOP_URL": shop.url, "SHOP_DATABASE_URL": shop.env["DATABASE_URL"],
