@@ -20,6 +20,7 @@ from synthetic.ids import new_id
 from synthetic.openapi import OpenAPIDocuments
 from synthetic.result import RunResult, StepResult
 from synthetic.runner import run_workflow
+from synthetic.steps import browser as browser_steps
 from synthetic.steps.sql import probe_user_grants
 
 from .circuit import CircuitBreaker
@@ -76,6 +77,8 @@ class Exporter:
         self.store = RunStore(storage_path, retention_time=retention_time, retention_size=retention_size,
                               limit=history_limit, max_bytes=history_max_bytes, metrics=self.metrics)  # fmt: skip
         self.history = self.store
+        if self.store.directory is not None:  # browser steps' failure screenshots, beside the runs they belong to
+            browser_steps.configure(screenshot_dir=self.store.directory / "screenshots")
         self.metrics.store_runs.set_function(lambda: float(len(self.store)))
         self.metrics.store_size.set_function(lambda: float(self.store.size_bytes))
         self.reload_hooks: list[Callable[[], None]] = []  # called after each successful reload (closes streams)

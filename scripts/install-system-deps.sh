@@ -6,6 +6,7 @@ set -eu
 PACKAGES="prometheus prometheus-alertmanager prometheus-mysqld-exporter mariadb-server libmariadb-dev pkg-config"
 PACKAGES="$PACKAGES docker-compose"  # 1.29: validates docker-compose.yml (no Docker engine needed)
 PACKAGES="$PACKAGES openssl"  # the TLS step tests make a self-signed certificate with it
+PACKAGES="$PACKAGES chromium"  # browser steps and the storefront's end-to-end tests (Playwright drives it)
 
 missing=""
 for package in $PACKAGES; do

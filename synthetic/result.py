@@ -31,6 +31,8 @@ REASONS = (
     "schema",
     "extraction",
     "sql",
+    "page_error",  # browser steps: the page threw (uncaught error, rejection, failed render) or logged an error
+    "request_failed",  # browser steps: a request of the page failed in the browser (blocked by CORS, aborted, refused)
     "circuit_open",
     "skipped",
     "internal",
@@ -179,6 +181,9 @@ class StepResult:
     assertions: list[AssertionResult] = field(default_factory=list)
     extracted: dict[str, Any] = field(default_factory=dict)
     exchange: Exchange | None = None
+    # browser steps: the page (url, title), Web Vitals, navigation timing, errors, failed requests, the API calls
+    # the page made with their X-Request-IDs, and the screenshot of a failure (synthetic.steps.browser).
+    browser: dict[str, Any] | None = None
     attempts: int = 0
     budget: float | None = None
     degraded: bool = False

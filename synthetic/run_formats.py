@@ -69,6 +69,7 @@ def _step(step: StepResult) -> dict[str, Any]:
         "assertions": [asdict(check) for check in step.assertions],
         "extracted": step.extracted,
         "exchange": asdict(step.exchange) if step.exchange is not None else None,
+        "browser": step.browser,  # browser steps only (synthetic.steps.browser), else null
     }
 
 

@@ -98,6 +98,11 @@ def run_workflow(
                 context.log.append(f"{step.name}: degraded: over its max_duration budget")
     finally:
         run.duration = clock() - started
+        for close in reversed(context.closers):  # what step kinds opened for the run (a browser context)
+            try:
+                close()
+            except Exception:
+                logger.exception("closing what %s opened failed", workflow.name)
         if own_session:
             http.close()
         _redact(run, workflow, target, context.variables)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import http, sql
+from . import browser, http, sql
 from ._base import RunContext, StepKind
 
-STEP_KINDS: Mapping[str, StepKind] = {"http": http, "sql": sql}
+# browser imports Playwright only when a step runs: without the browser extra, configs without browser steps load.
+STEP_KINDS: Mapping[str, StepKind] = {"http": http, "sql": sql, "browser": browser}
 
 __all__ = ["STEP_KINDS", "RunContext", "StepKind"]

@@ -31,6 +31,10 @@ class RunContext:
     variables: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
     log: list[str] = field(default_factory=list)
+    # What a step kind keeps for the rest of the run (the browser kind's page), and what closes it: the runner
+    # calls every closer, last first, when the run ends, whatever happened.
+    resources: dict[str, Any] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def remaining(self) -> float:
         return self.deadline - self.clock()
