@@ -31,6 +31,7 @@ from synthetic.waterfall import render_waterfall
 from . import __version__
 from .api import DEFAULT_MAX_STREAMS
 from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
+from .frontend_map import cli as frontend_map_cli
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .replay import MAX_BODY_FILE, ReplayError, parse_assignments, plan_replay
 from .sections import SECTIONS
@@ -38,7 +39,6 @@ from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads
 from .service import Exporter
 from .sharding import Shard
 from .store import DEFAULT_STORAGE_PATH, RunStore, StoreError
-from .frontend_map import cli as frontend_map_cli
 from .trace import cli as trace_cli
 
 DEFAULT_LISTEN = "127.0.0.1:9716"

@@ -34,6 +34,7 @@ from .api import (
 )
 from .replay import reproduce
 from .store import RESULTS, SOURCES, WINDOWS, RunFilter, StoredRun
+from .trace.page import server_side
 
 if TYPE_CHECKING:
     from .service import Exporter
@@ -252,6 +253,7 @@ def render_run(exporter: Exporter, stored: StoredRun, replay_enabled: bool) -> s
         replay_of=replayed.summary if replayed else None,
         replays=exporter.store.replays_of(summary.id),
         configured=run.workflow in exporter.config.workflows and run.target in exporter.config.targets,
+        server_side=server_side(exporter, run),
     )
 
 

@@ -80,39 +80,41 @@ def _open(path: str) -> IO[bytes]:
 
 
 def _matching_lines(stream: IO[bytes], needle: bytes, window: Window, report: SourceReport) -> Iterator[bytes]:
-    carry = b""
+    """The lines holding ``needle``, found with ``bytearray.find`` over a buffer that only ever holds one chunk
+    and the unfinished line before it (deleting a bytearray's head is cheap; nothing else is copied)."""
+    buffer = bytearray()
     skipped_long = 0
     while True:
         chunk = stream.read(CHUNK_BYTES)
         if not chunk:
             break
         report.scanned_bytes += len(chunk)
-        data = carry + chunk
-        cut = data.rfind(b"\n")
+        buffer += chunk
+        cut = buffer.rfind(b"\n")
         if cut < 0:
-            carry = data
-            if len(carry) > MAX_LINE_BYTES:
-                carry, skipped_long = b"", skipped_long + 1
+            if len(buffer) > MAX_LINE_BYTES:
+                buffer.clear()
+                skipped_long += 1
             continue
-        block, carry = data[: cut + 1], data[cut + 1 :]
-        if window.until is not None and _first_timestamp(block) > window.until + UNTIL_SLACK_SECONDS:
+        if window.until is not None and _first_timestamp(buffer) > window.until + UNTIL_SLACK_SECONDS:
             break
-        position = block.find(needle)
+        position = buffer.find(needle, 0, cut)
         while position >= 0:
-            start = block.rfind(b"\n", 0, position) + 1
-            end = block.find(b"\n", position)
+            start = buffer.rfind(b"\n", 0, position) + 1
+            end = buffer.find(b"\n", position)
             if end - start <= MAX_LINE_BYTES:
-                yield block[start:end]
+                yield bytes(buffer[start:end])
             else:
                 skipped_long += 1
-            position = block.find(needle, end)
-    if carry and needle in carry and len(carry) <= MAX_LINE_BYTES:
-        yield carry
+            position = buffer.find(needle, end, cut)
+        del buffer[: cut + 1]
+    if buffer and needle in buffer and len(buffer) <= MAX_LINE_BYTES:
+        yield bytes(buffer)
     if skipped_long:
         report.problems.append(f"{skipped_long} line(s) longer than {MAX_LINE_BYTES} bytes skipped")
 
 
-def _first_timestamp(block: bytes) -> float:
+def _first_timestamp(block: bytes | bytearray) -> float:
     match = _TIMESTAMP.search(block, 0, 512)
     return _parse_time(match.group(1).decode()) if match else float("-inf")
 

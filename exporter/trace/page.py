@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from . import Trace, TraceConfig, TraceSources, Window, collect
+from synthetic.result import RunResult
+
+from . import Trace, TraceConfig, TraceEvent, TraceSources, Window, collect
 
 if TYPE_CHECKING:
     from ..service import Exporter
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 TRACE_WINDOW_SECONDS = 7 * 86400.0
 RUN_SLACK_SECONDS = 60.0
 MAX_SHOWN_EVENTS = 2000
+MAX_NOTABLE_PER_STEP = 20
 
 _env = Environment(loader=PackageLoader("exporter", "templates"), autoescape=select_autoescape(default=True))
 
@@ -64,3 +67,38 @@ def _render(trace: Trace | None, correlation_id: str, refused: str, exporter: Ex
         run=run,
         when=lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)),
     )
+
+
+def server_side(exporter: Exporter, run: RunResult) -> dict[str, list[TraceEvent]]:
+    """What the other layers recorded under each step of a stored run, for its page: the errors (a 5xx request
+    line, Django's traceback, a failed statement) and the slow and repeated (N+1) statements, keyed by step."""
+    config = exporter.config.sections.get("trace") or TraceConfig()
+    if not config:
+        return {}
+    window = Window(run.started_at - RUN_SLACK_SECONDS, run.started_at + run.duration + RUN_SLACK_SECONDS)
+    try:
+        trace = collect(run.correlation_id, TraceSources(runs={run.correlation_id: run}.get, config=config), window)
+    except ValueError:
+        return {}
+    found: dict[str, list[TraceEvent]] = {}
+    for step in trace.events:
+        if step.kind != "step":
+            continue
+        notable = [
+            event
+            for event in _descendants(step)
+            if event.error or event.title.startswith(("slow query", "repeated query")) or event.fields.get("exc_info")
+        ]
+        if notable:
+            found[str(step.fields.get("step"))] = notable[:MAX_NOTABLE_PER_STEP]
+    return found
+
+
+def _descendants(event: TraceEvent) -> list[TraceEvent]:
+    out: list[TraceEvent] = []
+    stack = list(reversed(event.children))
+    while stack:
+        child = stack.pop()
+        out.append(child)
+        stack += list(reversed(child.children))
+    return out

@@ -168,6 +168,11 @@ def test_the_trace_page_shows_the_cause_inline_and_escapes_what_sources_wrote(
     assert "POST api/checkout/ 500" in page.text and f'href="/runs/{run.correlation_id}"' in page.text
     assert '<pre class="traceback">' in page.text and "InjectedFault: checkout_errors fault is on" in page.text
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    # The run page shows the server's side of the failed step right under it: Django's traceback.
+    run_page = requests.get(f"{running.url}/runs/{run.correlation_id}", timeout=30).text
+    checkout_section = run_page.split('id="step-checkout"', 1)[1].split("<details", 1)[0]
+    assert '<pre class="traceback">' in checkout_section and "InjectedFault" in checkout_section
+    assert f'href="/trace/{run.correlation_id}"' in checkout_section
     assert requests.get(f"{running.url}/trace/not%20an%20id", timeout=10).status_code == 400
     # An exemplar's "Run page" link for a real user's request (not a run of ours) leads on to its trace.
     sent_on = requests.get(f"{running.url}/runs/user-request-0123", timeout=10, allow_redirects=False)
