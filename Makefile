@@ -34,6 +34,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/django_overhead.py
 	$(BIN)/python benchmarks/exporter_throughput.py
+	$(BIN)/python benchmarks/trace.py
 
 # An sdist and a wheel (built from the sdist, so the sdist is proven complete) in $(DIST)/, checked by twine.
 # Install the wheel with `pip install "$$(echo dist/workflow_exporter-*.whl)[exporter]"` (README.md).
