@@ -165,3 +165,23 @@ def test_the_command_line_prints_the_timeline_and_exits_by_what_it_found(tmp_pat
     assert missing.returncode == 0 and "gone.log: no such file" in missing.stderr  # the other source answers
     assert _cli("../etc/passwd", "--log", log).returncode == 2
     assert _cli(CID).returncode == 2  # no source at all
+
+
+def test_a_file_truncated_while_it_is_searched_is_read_as_far_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copytruncate empties the file under the open handle: the search reads what is left, without an error."""
+    log = tmp_path / "app.log"
+    first = line(1, "kept")
+    log.write_text(first + line(2, "cut away") * 50_000)
+    opened = logs._open
+
+    def truncate_then_open(path: str) -> IO[bytes]:
+        handle = opened(path)
+        with open(path, "r+b") as writer:
+            writer.truncate(len(first))
+        return handle
+
+    monkeypatch.setattr(logs, "_open", truncate_then_open)
+    report = logs.search([str(log)], CID, Window())
+    assert [e.title for e in report.events] == ["kept"] and not report.problems
