@@ -138,6 +138,24 @@ class WorkflowMetrics:
                                            "1 if the database user of the target's sql steps holds more than "
                                            "read privileges (read at its first connection), else 0.",
                                            ["target"], registry=registry)  # fmt: skip
+        # The frontend map (exporter/frontend_map/service.py sets them while the config has a frontend: section).
+        self.frontend_calls = Gauge("frontend_map_calls",
+                                    "API calls of the Next.js app's routes in the last frontend map, by status "
+                                    "(matched, unmatched, method, unresolved).", ["status"],
+                                    registry=registry)  # fmt: skip
+        self.frontend_route_unmatched = Gauge("frontend_map_route_unmatched_calls",
+                                              "Calls of the route (a Next.js route template) with no backend "
+                                              "operation in the last frontend map.", ["route"],
+                                              registry=registry)  # fmt: skip
+        self.frontend_unused = Gauge("frontend_map_unused_operations",
+                                     "Backend operations no route of the frontend uses, in the last map.",
+                                     ["source"], registry=registry)  # fmt: skip
+        self.frontend_last_success = Gauge("frontend_map_last_refresh_success",
+                                           "1 if the last frontend map was made (source walked, OpenAPI document "
+                                           "read), else 0.", ["source"], registry=registry)  # fmt: skip
+        self.frontend_last_timestamp = Gauge("frontend_map_last_refresh_timestamp_seconds",
+                                             "Unix time the last frontend map was made.", ["source"],
+                                             registry=registry)  # fmt: skip
         self.reload_success = Gauge("workflow_exporter_config_last_reload_successful",
                                     "1 if the last config (re)load succeeded.", registry=registry)  # fmt: skip
         self.reload_timestamp = Gauge("workflow_exporter_config_last_reload_success_timestamp_seconds",

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 
 from synthetic.config import SectionParser
 
+from .frontend_map import config as frontend_config
 from .trace import config as trace_config
 
 SECTIONS: Mapping[str, SectionParser] = {
     "trace": trace_config.parse,
+    "frontend": frontend_config.parse,
 }

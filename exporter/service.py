@@ -24,6 +24,7 @@ from synthetic.steps import browser as browser_steps
 from synthetic.steps.sql import probe_user_grants
 
 from .circuit import CircuitBreaker
+from .frontend_map.service import FrontendMapper
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .metrics import WorkflowMetrics
 from .scheduler import Scheduler
@@ -90,6 +91,7 @@ class Exporter:
         self._probe_cache: dict[tuple[str, str], CachedProbe] = {}
         self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
         self.scheduler = Scheduler(self.run_scheduled, self._skipped, max_concurrency=max_concurrency, clock=clock)
+        self.frontend = FrontendMapper(self.metrics)  # the frontend: section's map, in a thread of its own
         try:
             # an invalid file at start is fatal (ConfigError)
             self.config: Config = load_config(self.config_path, sections=SECTIONS)
@@ -118,6 +120,7 @@ class Exporter:
         pairs = self.owned_pairs(config)
         self.metrics.configure(config, [(w.name, t.name) for w, t in pairs])
         self.scheduler.set_pairs(pairs)
+        self.frontend.configure(config)
 
     def reload(self) -> ReloadResult:
         """Load the config file again; keep the running config if the new one is invalid. Never raises.
@@ -150,9 +153,11 @@ class Exporter:
 
     def start(self) -> None:
         self.scheduler.start()
+        self.frontend.start()
 
     def stop(self) -> None:
         self.scheduler.stop(wait=False)
+        self.frontend.stop()
         for hook in self.reload_hooks:
             hook()
         self.store.close()

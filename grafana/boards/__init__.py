@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from grafana_foundation_sdk.models import dashboard as model
 
-from . import api, database, detail, overview
+from . import api, database, detail, frontend, overview
 
 # uid -> build(): the one registry the generator iterates.
 DASHBOARDS: dict[str, Callable[[], model.Dashboard]] = {
@@ -28,6 +28,7 @@ DASHBOARDS: dict[str, Callable[[], model.Dashboard]] = {
     detail.UID: detail.build,
     api.UID: api.build,
     database.UID: database.build,
+    frontend.UID: frontend.build,
 }
 
 __all__ = ["DASHBOARDS"]

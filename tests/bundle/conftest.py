@@ -64,6 +64,9 @@ def _fast_workflows(path: Path, tls_url: str, ca_file: Path) -> Path:
                         f"    tls: {{ca_file: '{ca_file}'}}\n", 1)  # fmt: skip
     text += ("\n  tls-check:\n    targets: [tls-endpoint]\n    interval: 2s\n    timeout: 2s\n    steps:\n"
              "      - name: home\n        http: {path: '/timed?bytes=1'}\n")  # fmt: skip
+    # The frontend map's families (rules/frontend.rules.yml): the test storefront against the live shop's document.
+    storefront = REPO_ROOT / "tests" / "frontend_map" / "fixtures" / "storefront"
+    text += f"frontend:\n  source: '{storefront}'\n  openapi: ${{env:SHOP_URL}}/api/schema/?format=json\n"
     path.write_text(text)
     return path
 
