@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from .contracts.config import check_references, parse_contracts
 from .documents import CONFIG_LIMITS, DocumentError, decode_utf8, load_yaml
 from .durations import parse_duration
 from .errors import ConfigError, Problems, did_you_mean
@@ -114,6 +115,7 @@ def parse_config(
         workflows_raw = {name: spec for name, spec in workflows_raw.items() if name in workflows}
     # ``workflows=[]`` (``trace`` reads only the other sections): no workflow to read, and none needed
     parsed = reader.workflows(workflows_raw, targets) if workflows_raw or workflows is None else {}
+    check_references(targets, parsed, problems, strict=workflows is None)
     reader.settle_deferred()
     extra = {
         name: read(raw[name], name, problems, base_dir or Path("."))
@@ -282,7 +284,7 @@ class _Reader:
             return None
         allowed = {
             "base_url", "headers", "tls", "credentials", "openapi", "database", "synthetic_secret",
-            "synthetic_secret_file", "max_response_bytes", "circuit_breaker", "implicit_statuses",
+            "synthetic_secret_file", "max_response_bytes", "circuit_breaker", "implicit_statuses", "contracts",
         }  # fmt: skip
         _unknown_keys(raw, allowed, where, self.problems)
         reported = len(self.problems.found)
@@ -379,6 +381,7 @@ class _Reader:
             max_response_bytes=self.positive_int(raw, "max_response_bytes", where, DEFAULT_MAX_RESPONSE_BYTES),
             circuit_breaker=breaker,
             implicit_statuses=frozenset(statuses),
+            contracts=parse_contracts(raw.get("contracts"), where, self, openapi),
         )
 
     def _path(self, value: Any, where: str) -> str | None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .contracts.config import ContractsConfig
 
 __all__ = [
     "DEFAULT_IMPLICIT_STATUSES",
@@ -58,6 +61,8 @@ class Target:
     implicit_statuses: frozenset[int] = DEFAULT_IMPLICIT_STATUSES
     # Further known secret values found at load: URL and DSN passwords, secret-named headers and env variables.
     extra_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # The contract sweep of this target (synthetic/contracts), when it has a ``contracts:`` section.
+    contracts: ContractsConfig | None = None
 
     def variables(self) -> dict[str, Any]:
         """The built-in variables this target gives a run."""

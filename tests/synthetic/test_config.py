@@ -49,7 +49,8 @@ INVALID: dict[str, list[str]] = {
     ],
     "target-base-url-scheme": ["target 'shop': base_url must be an http:// or https:// URL, got 'ftp://127.0.0.1/'"],
     "unknown-target-field": [
-        "target 'shop': unknown field 'timeout' (known: base_url, circuit_breaker, credentials, database, headers, "
+        "target 'shop': unknown field 'timeout' (known: base_url, circuit_breaker, contracts, credentials, database, "
+        "headers, "
         "implicit_statuses, max_response_bytes, openapi, synthetic_secret, synthetic_secret_file, tls)"
     ],
     "target-name-upper-case": [f"target 'Shop': names are {NAME_RULE} (they become label values)"],
