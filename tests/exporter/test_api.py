@@ -92,14 +92,22 @@ def _starter(directory: Path, started: list[Served]) -> Callable[..., Served]:
     return start
 
 
+@contextlib.contextmanager
+def serving(directory: Path) -> Iterator[Callable[..., Served]]:
+    """Start exporters with the CLI's server on free ports; ``max_streams``, ``enable_replay`` and ``heartbeat``
+    (seconds) reach the app, the rest ``Exporter``. All stopped (streams first, as the CLI does) at the end."""
+    started: list[Served] = []
+    try:
+        yield _starter(directory, started)
+    finally:
+        for served in started:
+            served.stop()
+
+
 @pytest.fixture
 def serve_app(tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    """The exporter with the CLI's server on a free port; ``max_streams``, ``enable_replay`` and ``heartbeat``
-    (seconds) reach the app, the rest ``Exporter``. Stopped (streams first, as the CLI does) after the test."""
-    started: list[Served] = []
-    yield _starter(tmp_path, started)
-    for served in started:
-        served.stop()
+    with serving(tmp_path) as start:
+        yield start
 
 
 def shop_config(url: str, pay: str = "/ok") -> str:
