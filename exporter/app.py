@@ -20,6 +20,7 @@ from django_integration.correlation import is_valid_id
 from synthetic.waterfall import render_waterfall
 
 from .api import DEFAULT_MAX_STREAMS, Api
+from .contracts import contract_page, contract_probe
 from .metrics import probe_registry
 from .pages import failures_page, index_page, run_page
 from .replay import replay_from_page
@@ -111,10 +112,15 @@ class ExporterApp:
             return self.run_page(run_id)
         if path.startswith("/trace/"):
             return _html(*trace_page(self.exporter, path.removeprefix("/trace/")))
+        if path == "/contracts" or path.startswith("/contracts/"):
+            return contract_page(self.exporter.contracts, self.exporter.config, path)
         return _text("404 Not Found", f"not found: {path}\n")
 
     def probe(self, method: str, environ: WSGIEnvironment) -> Response:
         params = parse_qs(environ.get("QUERY_STRING", ""))
+        if params.get("module") == ["contract"]:  # an on-demand contract sweep (exporter/contracts.py)
+            return contract_probe(self.exporter.contracts, self.exporter.config, environ, self.timeout_offset,
+                                  self.acquire_probe_slot, self.release_probe_slot)  # fmt: skip
         config = self.exporter.config
 
         def one(name: str) -> str:

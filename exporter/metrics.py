@@ -138,6 +138,31 @@ class WorkflowMetrics:
                                            "1 if the database user of the target's sql steps holds more than "
                                            "read privileges (read at its first connection), else 0.",
                                            ["target"], registry=registry)  # fmt: skip
+        # Contract sweeps (exporter/contracts.py sets them): a sweep replaces its target's series.
+        self.contract_check_success = Gauge("workflow_contract_check_success",
+                                            "1 if the check passed on the operation (METHOD /path/{template}) in "
+                                            "the last sweep that judged it, 0 if it failed.",
+                                            ["target", "operation", "check"], registry=registry)  # fmt: skip
+        self.contract_sweep_success = Gauge("workflow_contract_sweep_success",
+                                            "1 if the last contract sweep could check the target (document read, "
+                                            "setup workflows passed, every request answered), else 0.",
+                                            ["target"], registry=registry)  # fmt: skip
+        self.contract_sweep_duration = Gauge("workflow_contract_sweep_duration_seconds",
+                                             "How long the last contract sweep took.", ["target"],
+                                             registry=registry)  # fmt: skip
+        self.contract_sweep_requests = Gauge("workflow_contract_sweep_requests",
+                                             "Requests the checks of the last contract sweep sent.", ["target"],
+                                             registry=registry)  # fmt: skip
+        self.contract_checks = Gauge("workflow_contract_checks",
+                                     "Checks of the last contract sweep that could check, by result (passed, "
+                                     "failed, error, skipped).", ["target", "result"], registry=registry)  # fmt: skip
+        self.contract_last_sweep = Gauge("workflow_contract_last_sweep_timestamp_seconds",
+                                         "Unix time the last contract sweep that could check finished (before the "
+                                         "first: when the contracts were configured).", ["target"],
+                                         registry=registry)  # fmt: skip
+        self.contract_sweep_interval = Gauge("workflow_contract_sweep_interval_seconds",
+                                             "The contracts' interval from the config: how often the target is "
+                                             "swept.", ["target"], registry=registry)  # fmt: skip
         # The frontend map (exporter/frontend_map/service.py sets them while the config has a frontend: section).
         self.frontend_calls = Gauge("frontend_map_calls",
                                     "API calls of the Next.js app's routes in the last frontend map, by status "

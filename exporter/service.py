@@ -24,6 +24,8 @@ from synthetic.steps import browser as browser_steps
 from synthetic.steps.sql import probe_user_grants
 
 from .circuit import CircuitBreaker
+from .contracts import SHARD_KEY as CONTRACTS_SHARD_KEY
+from .contracts import ContractSweeps
 from .frontend_map.service import FrontendMapper
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .metrics import WorkflowMetrics
@@ -92,6 +94,7 @@ class Exporter:
         self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
         self.scheduler = Scheduler(self.run_scheduled, self._skipped, max_concurrency=max_concurrency, clock=clock)
         self.frontend = FrontendMapper(self.metrics)  # the frontend: section's map, in a thread of its own
+        self.contracts = ContractSweeps(self.metrics, owns=lambda target: self.shard.owns(CONTRACTS_SHARD_KEY, target))
         try:
             # an invalid file at start is fatal (ConfigError)
             self.config: Config = load_config(self.config_path, sections=SECTIONS)
@@ -121,6 +124,7 @@ class Exporter:
         self.metrics.configure(config, [(w.name, t.name) for w, t in pairs])
         self.scheduler.set_pairs(pairs)
         self.frontend.configure(config)
+        self.contracts.configure(config)
 
     def reload(self) -> ReloadResult:
         """Load the config file again; keep the running config if the new one is invalid. Never raises.
@@ -154,10 +158,12 @@ class Exporter:
     def start(self) -> None:
         self.scheduler.start()
         self.frontend.start()
+        self.contracts.start()
 
     def stop(self) -> None:
         self.scheduler.stop(wait=False)
         self.frontend.stop()
+        self.contracts.stop()
         for hook in self.reload_hooks:
             hook()
         self.store.close()

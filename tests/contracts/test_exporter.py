@@ -1,0 +1,154 @@
+"""Contract sweeps in the running exporter: scheduled on their interval, replacing their target's series with
+every sweep, on demand from /probe?module=contract, on /contracts, and following reloads. The API is a real
+HTTP server whose answers the test changes between sweeps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.exporter.conftest import RunningExporter, serve_exporter  # noqa: F401 - the fixture
+from tests.harness import wait_until
+from tests.harness.hostile_target import Conn, HostileTarget, Seen, serve_hostile
+
+from .helpers import document, json_response
+
+ITEM = {"type": "object", "required": ["id", "name"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}  # fmt: skip
+CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance"]
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[HostileTarget, dict[str, Any]]]:
+    """GET /items/{id} and GET /other, documented at /doc; ``state`` changes what they answer."""
+    state: dict[str, Any] = {"drift": False, "drop_other": False, "doc_status": 200}
+    with serve_hostile() as server:
+
+        def doc(conn: Conn, seen: Seen) -> None:
+            paths = {"/items/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True,
+                                                             "schema": {"type": "integer"}}],
+                                             **json_response(ITEM)}}}  # fmt: skip
+            if not state["drop_other"]:
+                paths["/other"] = {"get": json_response({"type": "object"})}
+            conn.answer(state["doc_status"], json.dumps(document(paths)).encode(), {"Content-Type": "application/json"})
+
+        def item(conn: Conn, seen: Seen) -> None:
+            conn.json(200, {"id": "1" if state["drift"] else 1, "name": "tea"})
+
+        server.route("/doc", doc)
+        server.route("/items/1", item)
+        server.route("/other", lambda conn, seen: conn.json(200, {}))
+        yield server, state
+
+
+def config_text(base_url: str, contracts: bool = True) -> str:
+    section = (
+        f"""
+    contracts:
+      openapi: /doc
+      interval: 1s
+      timeout: 1s
+      checks: {json.dumps(CHECKS)}
+      parameters: {{values: {{id: 1}}}}"""
+        if contracts
+        else ""
+    )
+    return f"""
+targets:
+  api:
+    base_url: {base_url}{section}
+workflows:
+  idle:
+    targets: [api]
+    interval: 1h
+    steps:
+      - name: ok
+        http: {{path: /ok}}
+"""
+
+
+def value(running: RunningExporter, operation: str, check: str) -> float | None:
+    return running.registry.get_sample_value("workflow_contract_check_success",
+                                             {"target": "api", "operation": operation, "check": check})  # fmt: skip
+
+
+def series(running: RunningExporter) -> set[tuple[str, str]]:
+    return {(s.labels["operation"], s.labels["check"]) for family in running.registry.collect()
+            if family.name == "workflow_contract_check_success" for s in family.samples}  # fmt: skip
+
+
+def test_sweeps_on_schedule_replace_their_series(
+    serve_exporter: Callable[..., RunningExporter],  # noqa: F811
+    api: tuple[HostileTarget, dict[str, Any]],
+) -> None:
+    server, state = api
+    running = serve_exporter(config_text(server.url), schedule=True)
+    wait_until(lambda: value(running, "GET /items/{id}", "response_schema_conformance") == 1, 20, "a first sweep")
+    assert series(running) == {(op, check) for op in ("GET /items/{id}", "GET /other") for check in CHECKS}
+    labels = {"target": "api"}
+    assert running.registry.get_sample_value("workflow_contract_sweep_success", labels) == 1
+    assert running.registry.get_sample_value("workflow_contract_sweep_interval_seconds", labels) == 1
+    assert running.registry.get_sample_value("workflow_contract_checks", {**labels, "result": "passed"}) == 8
+    assert running.registry.get_sample_value("workflow_contract_sweep_requests", labels) == 2
+
+    # The body drifts from its schema: the next sweep turns exactly that series to 0, with its example on the page.
+    state["drift"] = True
+    wait_until(lambda: value(running, "GET /items/{id}", "response_schema_conformance") == 0, 20, "the drift seen")
+    assert value(running, "GET /items/{id}", "status_code_conformance") == 1
+    page = requests.get(f"{running.url}/contracts/api", timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "GET /items/{id}" in page.text and "id: &#39;1&#39; is not of type &#39;integer&#39;" in page.text
+    assert f"GET {server.url}/items/1" in page.text  # the example's request line
+    overview = requests.get(f"{running.url}/contracts", timeout=10).text
+    assert 'href="/contracts/api"' in overview and "response_schema_conformance" in overview
+
+    # An operation leaves the document: its series go; the drift is mended: back to 1.
+    state["drift"], state["drop_other"] = False, True
+    wait_until(lambda: ("GET /other", "not_a_server_error") not in series(running), 20, "the dropped operation gone")
+    wait_until(lambda: value(running, "GET /items/{id}", "response_schema_conformance") == 1, 20, "recovery")
+    assert series(running) == {("GET /items/{id}", check) for check in CHECKS}
+
+    # The document cannot be fetched: the sweep says so; the last verdicts stand (no false "all clear").
+    state["doc_status"] = 500
+    wait_until(lambda: running.registry.get_sample_value("workflow_contract_sweep_success", labels) == 0, 20,
+               "a failed sweep")  # fmt: skip
+    assert value(running, "GET /items/{id}", "response_schema_conformance") == 1
+    assert "it answered 500" in requests.get(f"{running.url}/contracts/api", timeout=10).text
+
+    # Contracts leave the config: every series of them goes.
+    running.config_path.write_text(config_text(server.url, contracts=False))
+    assert running.exporter.reload().ok
+    assert series(running) == set()
+    for name in ("workflow_contract_sweep_success", "workflow_contract_last_sweep_timestamp_seconds",
+                 "workflow_contract_sweep_interval_seconds"):  # fmt: skip
+        assert running.registry.get_sample_value(name, labels) is None, name
+    assert requests.get(f"{running.url}/contracts/api", timeout=10).status_code == 404
+
+
+def test_probe_module_contract_sweeps_on_demand(
+    serve_exporter: Callable[..., RunningExporter],  # noqa: F811
+    api: tuple[HostileTarget, dict[str, Any]],
+) -> None:
+    server, state = api
+    running = serve_exporter(config_text(server.url))  # not scheduled: only the probe sweeps
+    state["drift"] = True
+    answer = requests.get(f"{running.url}/probe", params={"target": "api", "module": "contract"}, timeout=30,
+                          headers={"X-Prometheus-Scrape-Timeout-Seconds": "10"})  # fmt: skip
+    assert answer.status_code == 200
+    lines = answer.text.splitlines()
+    assert "probe_success 0.0" in lines
+    assert "probe_timeout_seconds 1.0" in lines  # the contracts' own timeout is the smaller
+    assert "probe_contract_requests 2.0" in lines
+    assert 'probe_contract_check_success{check="response_schema_conformance",operation="GET /items/{id}"} 0.0' in lines
+    assert 'probe_contract_check_success{check="not_a_server_error",operation="GET /other"} 1.0' in lines
+    # recorded like a scheduled sweep
+    assert value(running, "GET /items/{id}", "response_schema_conformance") == 0
+    debug = requests.get(f"{running.url}/probe", params={"target": "api", "module": "contract", "debug": "true"},
+                         timeout=30).text  # fmt: skip
+    assert debug.startswith("contract sweep of api: FAILED") and "Metrics that would have been returned:" in debug
+    bad = requests.get(f"{running.url}/probe", params={"target": "nope", "module": "contract"}, timeout=10)
+    assert bad.status_code == 400 and "targets with contracts: api" in bad.text
