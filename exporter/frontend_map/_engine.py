@@ -491,7 +491,8 @@ class Engine:
                     return Fallback(left, self.evaluate(module, right_node, ctx))
                 return left
             right = self.evaluate(module, node.child_by_field_name("right"), ctx)
-            if operator == "+" and (isinstance(left, Text) or isinstance(right, Text)):
+            stringish = (Text, Param, Fallback, EnvUnset)
+            if operator == "+" and (isinstance(left, stringish) or isinstance(right, stringish)):
                 left_node, right_node = node.child_by_field_name("left"), node.child_by_field_name("right")
                 return as_text(left, text(left_node)).concat(as_text(right, text(right_node)))
             return Unknown(f"the result of `{operator}`", text(node)[:80])
@@ -597,6 +598,13 @@ class Engine:
         name = text(callee_node)
         if name in ("String", "encodeURIComponent", "encodeURI", "use") and args:
             return self.evaluate(module, args[0], ctx)
+        if name == "require" and args and self.lookup(module, node, "require") is None:
+            source = string_value(args[0])
+            if source is not None:  # CommonJS: the module's default export, as bundlers' interop gives it
+                resolved = self.resolver.resolve(module.rel, source)
+                if resolved.kind == "file":
+                    return Namespace(resolved.name)
+                return self.import_value(module.rel, source, "default", name, ctx)
         if callee_node.type == "member_expression":
             prop = text(callee_node.child_by_field_name("property"))
             obj_node = callee_node.child_by_field_name("object")

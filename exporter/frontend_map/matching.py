@@ -162,13 +162,6 @@ class Matcher:
     def _relative(self, call: Call, path: str, hops: int) -> None:
         config = self.config
         original = path
-        if config.base_path:
-            if path == config.base_path or path.startswith(config.base_path + "/"):
-                path = path[len(config.base_path) :] or "/"
-            elif not any(not r.base_path for r in config.rewrites):
-                self._backend(call, original, f"{original} is outside basePath {config.base_path}: Next.js does "
-                              "not serve it")  # fmt: skip
-                return
         notes = list(call.notes)
         if not config.skip_trailing_slash_redirect and path != "/":
             last = path.rsplit("/", 1)[-1]
@@ -179,16 +172,22 @@ class Matcher:
                 notes.append(f"Next.js redirects {path} to {path}/ first (trailingSlash: true)")
                 path += "/"
         call.notes = tuple(notes)
-        pattern = call_pattern(path)
+        # basePath: routes and most rewrites see the path without it; a rewrite with basePath: false sees it whole
+        whole = path
+        inside = not config.base_path or path == config.base_path or path.startswith(config.base_path + "/")
+        if config.base_path and inside:
+            path = path[len(config.base_path) :] or "/"
+        pattern, whole_pattern = call_pattern(path), call_pattern(whole)
         for phase in ("beforeFiles", "handlers", "afterFiles", "fallback"):
             if phase == "handlers":
-                if self._handler(call, pattern):
+                if inside and self._handler(call, pattern):
                     return
                 continue
             for rewrite in config.rewrites:
-                if rewrite.phase != phase:
+                if rewrite.phase != phase or (rewrite.base_path and not inside):
                     continue
-                found = match(rewrite_pattern(rewrite.source), pattern, strict_slash=True)
+                found = match(rewrite_pattern(rewrite.source), pattern if rewrite.base_path else whole_pattern,
+                              strict_slash=True)  # fmt: skip
                 if found is None:
                     continue
                 destination = _substitute(rewrite.destination, found[1])
@@ -204,6 +203,10 @@ class Matcher:
                 else:
                     call.status, call.reason = "unresolved", "rewrites loop"
                 return
+        if not inside:
+            self._backend(call, original, f"{original} is outside basePath {config.base_path}: Next.js does not "
+                          "serve it")  # fmt: skip
+            return
         call.notes = (*call.notes, "no rewrite or route handler takes this path: it reaches the backend only if a "
                       "proxy in front of Next.js sends it there")  # fmt: skip
         self._backend(call, original if hops == 0 else path)

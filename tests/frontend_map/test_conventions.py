@@ -1,0 +1,189 @@
+"""Table-driven: each Next.js file convention and each call style, one small tree per row, the expected routes or
+calls written out. The storefront fixture shows them together; these rows pin each one alone, siblings included
+(every call style's method forms, every intercepting prefix, every config file form)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exporter.frontend_map import build_map
+
+PAGE = "export default function Page() { return null; }\n"
+REWRITE = (
+    "module.exports = { async rewrites() { return [{ source: '/api/:path*', "
+    "destination: 'http://127.0.0.1:8000/api/:path*/' }]; } };\n"
+)
+
+
+def tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+ROUTES: list[tuple[str, dict[str, str], list[tuple[str, str, str | None]]]] = [
+    # (case, files, [(route, file, intercepts)])
+    ("root app dir wins over src/app", {"app/page.tsx": PAGE, "src/app/other/page.tsx": PAGE},
+     [("/", "app/page.tsx", None)]),
+    ("groups leave the URL", {"app/(a)/(b)/x/page.tsx": PAGE}, [("/x", "app/(a)/(b)/x/page.tsx", None)]),
+    ("dynamic and catch-alls", {"app/[id]/page.tsx": PAGE, "app/d/[...s]/page.tsx": PAGE,
+                                "app/o/[[...s]]/page.jsx": PAGE},
+     [("/[id]", "app/[id]/page.tsx", None), ("/d/[...s]", "app/d/[...s]/page.tsx", None),
+      ("/o/[[...s]]", "app/o/[[...s]]/page.jsx", None)]),
+    ("private folders and their escape", {"app/_lib/page.tsx": PAGE, "app/_lib/x/page.tsx": PAGE,
+                                          "app/%5Fdocs/page.tsx": PAGE},
+     [("/_docs", "app/%5Fdocs/page.tsx", None)]),
+    ("intercepting one level, two levels, from the root",
+     {"app/feed/(.)photo/[id]/page.tsx": PAGE, "app/a/b/(..)photo/page.tsx": PAGE,
+      "app/a/b/c/(..)(..)x/page.tsx": PAGE, "app/deep/er/(...)login/page.tsx": PAGE},
+     [("/a/photo", "app/a/b/(..)photo/page.tsx", "/a/b"), ("/a/x", "app/a/b/c/(..)(..)x/page.tsx", "/a/b/c"),
+      ("/feed/photo/[id]", "app/feed/(.)photo/[id]/page.tsx", "/feed"),
+      ("/login", "app/deep/er/(...)login/page.tsx", "/deep/er")]),
+    ("intercepting counts route segments, not folders", {"app/(shop)/feed/(group)/(..)photo/page.tsx": PAGE},
+     [("/photo", "app/(shop)/feed/(group)/(..)photo/page.tsx", "/feed")]),
+    ("pageExtensions from next.config", {"next.config.js": "module.exports = { pageExtensions: ['page.tsx'] };\n",
+                                         "pages/a.page.tsx": PAGE, "pages/b.tsx": PAGE},
+     [("/a", "pages/a.page.tsx", None)]),
+    ("pages router: index, api, special files", {"pages/index.tsx": PAGE, "pages/blog/index.tsx": PAGE,
+                                                 "pages/api/x.ts": PAGE, "pages/_app.tsx": PAGE,
+                                                 "pages/_document.tsx": PAGE, "pages/_error.tsx": PAGE,
+                                                 "pages/404.tsx": PAGE},
+     [("/", "pages/index.tsx", None), ("/404", "pages/404.tsx", None), ("/api/x", "pages/api/x.ts", None),
+      ("/blog", "pages/blog/index.tsx", None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "files", "expected"), ROUTES, ids=[row[0] for row in ROUTES])
+def test_route_conventions(tmp_path: Path, case: str, files: dict[str, str], expected: list[Any]) -> None:
+    result = build_map(tree(tmp_path, files), None)
+    assert [(r.route, r.file, r.intercepts) for r in result.routes] == expected
+
+
+def test_a_route_handler_exports_its_methods_and_conflicts_are_named(tmp_path: Path) -> None:
+    result = build_map(tree(tmp_path, {
+        "app/api/x/route.ts": "export async function GET() {}\nexport const POST = async () => {};\n",
+        "app/y/page.tsx": PAGE, "app/y/route.ts": "export function GET() {}\n",
+        "app/(a)/z/page.tsx": PAGE, "app/(b)/z/page.tsx": PAGE,
+    }), None)  # fmt: skip
+    handler = next(r for r in result.routes if r.route == "/api/x")
+    assert (handler.kind, handler.methods) == ("route-handler", ("GET", "POST"))
+    found = [(p.kind, p.file) for p in result.problems if p.kind != "tsconfig"]
+    assert found == [("route", "app/(b)/z/page.tsx"), ("route", "app/y/page.tsx")]
+
+
+CALLS: list[tuple[str, dict[str, str], list[tuple[Any, ...]]]] = [
+    # (case, files besides app/page.tsx importing ./c, [(method, path, status or reason, line)])
+    ("fetch: a template with two parameters and an init method",
+     {"c.ts": "export const f = (o: number, l: number) => fetch(`/api/orders/${o}/lines/${l}/`, {method: 'PUT'});\n"},
+     [("PUT", "/api/orders/{o}/lines/{l}/", "unmatched", 1)]),
+    ("axios verbs, config forms and require()",
+     {"c.ts": "const axios = require('axios');\naxios.patch('/api/cart/items/1/', {});\n"
+              "axios({ url: '/api/cart/', method: 'get' });\n"
+              "axios.request({ url: '/api/checkout/', method: 'POST' });\n"
+              "axios('/api/orders/', { method: 'delete' });\n"},
+     [("PATCH", "/api/cart/items/1/", "matched", 2), ("GET", "/api/cart/", "matched", 3),
+      ("POST", "/api/checkout/", "matched", 4), ("DELETE", "/api/orders/", "method", 5)]),
+    ("a class client holding an axios instance",
+     {"c.ts": "import axios from 'axios';\nclass Api {\n  http = axios.create({ baseURL: '/api' });\n"
+              "  list<T>(path: string) { return this.http.get<T>(path); }\n}\nexport const api = new Api();\n"
+              "api.list<string[]>('/products/');\n"},
+     [("GET", "/api/products/", "matched", 7)]),
+    ("a factory closing over its base URL",
+     {"c.ts": "function makeClient(base: string) {\n  return { get: (path: string) => fetch(base + path) };\n}\n"
+              "makeClient('http://127.0.0.1:8000/api').get('/auth/me/');\n"},
+     [("GET", "/api/auth/me/", "matched", 4)]),
+    ("new URL with a base, casts and non-null assertions read through",
+     {"c.ts": "const base = process.env.NEXT_PUBLIC_API!;\nfetch(new URL('/api/products/' as string, base));\n"
+              "fetch(('/api/cart/' satisfies string) as unknown as string);\n"},
+     [("GET", "/api/products/", "matched", 2), ("GET", "/api/cart/", "matched", 3)]),
+    ("SWR without a fetcher, conditional key; TanStack's default query function",
+     {"c.ts": "import useSWR from 'swr';\nimport { useQuery } from '@tanstack/react-query';\n"
+              "export function useX(id?: string) {\n  useSWR(id ? `/api/orders/${id}/` : null);\n"
+              "  useQuery({ queryKey: ['/api/cart/'] });\n}\n"},
+     [("GET", "/api/orders/{id}/", "matched", 4), ("GET", "/api/cart/", "matched", 5)]),
+    ("a mutation whose URL comes from mutate()'s variables",
+     {"c.ts": "import { useMutation } from '@tanstack/react-query';\n"
+              "export const useSend = () => useMutation({ mutationFn: (v: { url: string }) => fetch(v.url) });\n"},
+     [("GET", None, "the URL is `variables.url` (the variables passed to mutate(), known only at run time)", 2)]),
+    ("unresolved: method from a variable, a relative URL, a URL from a call",
+     {"c.ts": "export function go(m: string) {}\nlet verb = 'GET';\nverb = 'POST';\n"
+              "fetch('/api/cart/', { method: verb });\nfetch('api/cart/');\nfetch(location.href);\n"},
+     [(None, "/api/cart/", "the method is `verb` (`verb` is assigned again in app/c.ts: its value is known only at "
+       "run time)", 4),
+      ("GET", None, "`api/cart/` is relative to the page's own URL (no leading slash); it cannot be known "
+       "statically", 5),
+      ("GET", None, "the URL is `location.href` (`location` is a global or not declared here)", 6)]),
+    ("dynamic imports are followed",
+     {"c.ts": "import dynamic from 'next/dynamic';\nexport const Heavy = dynamic(() => import('./heavy'));\n",
+      "heavy.tsx": "export default function Heavy() { fetch('/api/orders/'); return null; }\n"},
+     [("GET", "/api/orders/", "matched", 1)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "files", "expected"), CALLS, ids=[row[0] for row in CALLS])
+def test_call_styles(tmp_path: Path, demo_openapi: dict[str, Any], case: str, files: dict[str, str],
+                     expected: list[tuple[Any, ...]]) -> None:  # fmt: skip
+    page = "import './c';\nexport default function Page() { return null; }\n"
+    result = build_map(tree(tmp_path, {"next.config.js": REWRITE, "app/page.tsx": page, **{f"app/{k}": v
+                                       for k, v in files.items()}}), demo_openapi)  # fmt: skip
+    got = [(c.method, c.path, c.status if c.status in ("matched", "unmatched", "method") else c.reason,
+            c.location.line) for c in result.calls]  # fmt: skip
+    assert got == expected
+    assert [p for p in result.problems if p.kind != "tsconfig"] == []
+
+
+CONFIGS: list[tuple[str, str, str, str, list[tuple[str, str | None, str]]]] = [
+    # (case, config file, its text, the call, [(method, backend_path, status)])
+    ("next.config.ts with basePath and a typed const", "next.config.ts",
+     "import type { NextConfig } from 'next';\nconst nextConfig: NextConfig = { basePath: '/shop', async rewrites() "
+     "{ return { beforeFiles: [{ source: '/shop/api/:path*', destination: 'http://127.0.0.1:8000/api/:path*/', "
+     "basePath: false }] }; } };\nexport default nextConfig;\n", "fetch('/shop/api/cart/')",
+     [("GET", "/api/cart/", "matched")]),
+    ("next.config.mjs function form with fallback rewrites and trailingSlash", "next.config.mjs",
+     "export default (phase) => ({ trailingSlash: true, rewrites: async () => ({ fallback: [{ source: '/:path*/', "
+     "destination: `${process.env.API ?? 'http://127.0.0.1:8000'}/:path*/` }] }) });\n", "fetch('/api/cart')",
+     [("GET", "/api/cart/", "matched")]),
+    ("no rewrite: the path as it is, with a note", "next.config.js", "module.exports = {};\n",
+     "fetch('/api/cart/')", [("GET", "/api/cart/", "matched")]),
+    ("the trailing slash Next.js takes off and the destination does not put back", "next.config.js",
+     "module.exports = { rewrites: async () => [{ source: '/api/:path*', destination: "
+     "'http://127.0.0.1:8000/api/:path*' }] };\n", "fetch('/api/cart/')", [("GET", "/api/cart", "unmatched")]),
+    ("a plugin wrapper is read through", "next.config.js",
+     "const withX = require('x');\nmodule.exports = withX({ rewrites: async () => [{ source: '/b/:p*', "
+     "destination: 'http://127.0.0.1:8000/api/:p*/' }] });\n", "fetch('/b/cart')", [("GET", "/api/cart/", "matched")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "name", "config", "call", "expected"), CONFIGS, ids=[row[0] for row in CONFIGS])
+def test_config_forms(tmp_path: Path, demo_openapi: dict[str, Any], case: str, name: str, config: str, call: str,
+                      expected: list[Any]) -> None:  # fmt: skip
+    page = f"export default function Page() {{ {call}; return null; }}\n"
+    result = build_map(tree(tmp_path, {name: config, "app/page.tsx": page}), demo_openapi)
+    assert [(c.method, c.backend_path, c.status) for c in result.calls] == expected
+
+
+def test_the_trailing_slash_miss_is_explained(tmp_path: Path, demo_openapi: dict[str, Any]) -> None:
+    config = ("module.exports = { rewrites: async () => [{ source: '/api/:path*', destination: "
+              "'http://127.0.0.1:8000/api/:path*' }] };\n")  # fmt: skip
+    page = "export default function Page() { fetch('/api/cart/'); return null; }\n"
+    (call,) = build_map(tree(tmp_path, {"next.config.js": config, "app/page.tsx": page}), demo_openapi).calls
+    assert call.reason == ("no backend operation at /api/cart; /api/cart/ differs only in its trailing slash "
+                           "(Django answers a redirect or 404)")  # fmt: skip
+    assert call.notes[0] == "Next.js redirects /api/cart/ to /api/cart first (trailingSlash: false)"
+
+
+def test_jsconfig_paths_and_env_values(tmp_path: Path, demo_openapi: dict[str, Any]) -> None:
+    result = build_map(tree(tmp_path, {
+        "jsconfig.json": '{"compilerOptions": {"baseUrl": ".", "paths": {"~/*": ["lib/*"]}}}',
+        "lib/api.js": "export const BASE = process.env.NEXT_PUBLIC_API;\n",
+        "app/page.jsx": "import { BASE } from '~/api';\nexport default function P() { fetch(`${BASE}/orders/`); }\n",
+    }), demo_openapi, env={"NEXT_PUBLIC_API": "http://127.0.0.1:8000/api"})  # fmt: skip
+    (call,) = result.calls
+    assert (call.url, call.backend_path, call.status) == ("http://127.0.0.1:8000/api/orders/", "/api/orders/",
+                                                          "matched")  # fmt: skip
+    assert call.notes == ("base URL from process.env.NEXT_PUBLIC_API",)
