@@ -1,17 +1,21 @@
 """``make demo``: migrate and seed the demo shop, then run it and the exporter with the shop's workflows
-(and Prometheus and Alertmanager when installed).
+(and Prometheus and Alertmanager when installed, and the Next.js storefront when Node.js 20.9+ is).
 
-Everything binds 127.0.0.1. Ports come from SHOP_PORT, EXPORTER_PORT, PROMETHEUS_PORT and ALERTMANAGER_PORT.
-honcho runs the processes and stops all of them on Ctrl-C.
+Everything binds 127.0.0.1. Ports come from SHOP_PORT, EXPORTER_PORT, FRONTEND_PORT, PROMETHEUS_PORT and
+ALERTMANAGER_PORT. honcho runs the processes and stops all of them on Ctrl-C. The storefront is installed from its
+lockfile and built by its own process (scripts/storefront.py; the first time about a minute, then only what
+changed), so the shop and the exporter do not wait for it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -24,6 +28,15 @@ def port(name: str, default: int) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         sys.exit(f"{name}={value!r} is not a TCP port")
     return int(value)
+
+
+def storefront_script() -> ModuleType:
+    """scripts/storefront.py, which builds and serves the storefront."""
+    spec = importlib.util.spec_from_file_location("storefront_script", ROOT / "scripts" / "storefront.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -72,6 +85,7 @@ def main() -> None:
     ports = {
         "shop": port("SHOP_PORT", 8000),
         "exporter": port("EXPORTER_PORT", 9716),
+        "frontend": port("FRONTEND_PORT", 3000),
         "prometheus": port("PROMETHEUS_PORT", 9090),
         "alertmanager": port("ALERTMANAGER_PORT", 9093),
     }
@@ -83,6 +97,11 @@ def main() -> None:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("SHOP_URL", f"http://127.0.0.1:{ports['shop']}")
     env.setdefault("SHOP_DATABASE_URL", env["DATABASE_URL"])
+    frontend = f"http://127.0.0.1:{ports['frontend']}"
+    # The shop trusts the storefront's origin: CORS for its API calls, /client-logs for its beacons.
+    env.setdefault("CORS_ALLOWED_ORIGINS", f"{frontend},http://localhost:{ports['frontend']}")
+    env.setdefault("STOREFRONT_URL", frontend)
+    env.setdefault("STOREFRONT_FAULTS_ENABLED", "1")
     # The shop's JSON lines go to a file the exporter's trace reads (/trace/<id>, workflow-exporter trace).
     env.setdefault("DJANGO_LOG_FILE", str(STATE / "shop.log"))
 
@@ -107,6 +126,12 @@ def main() -> None:
         "OpenAPI": f"http://127.0.0.1:{ports['shop']}/api/schema/",
         "faults": f"http://127.0.0.1:{ports['shop']}/_demo/faults",
     }
+    node_problem = storefront_script().node_problem()
+    if node_problem is None:
+        processes["storefront"] = (
+            f"{sys.executable} {ROOT / 'scripts' / 'storefront.py'} serve --port {ports['frontend']}"
+        )
+        urls["storefront"] = f"{frontend}/  (built on its first start: about a minute)"
     alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if alertmanager:
         (STATE / "alertmanager.yml").write_text(
@@ -138,6 +163,8 @@ def main() -> None:
     print(f"  shop log      {env['DJANGO_LOG_FILE']} (JSON lines; /trace/<id> on the exporter reads it)")
     if missing:
         print(f"  not installed: {', '.join(missing)} (sudo apt-get install prometheus prometheus-alertmanager)")
+    if node_problem:
+        print(f"  no storefront: {node_problem}")
     print(flush=True)
     os.execve(
         sys.executable,

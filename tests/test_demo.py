@@ -22,7 +22,8 @@ def listening(port: int) -> bool:
 
 
 def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("SHOP_PORT", "EXPORTER_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT")}
+    names = ("SHOP_PORT", "EXPORTER_PORT", "FRONTEND_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT")
+    ports = {name: free_port() for name in names}
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "scripts" / "demo.py")],

@@ -1,0 +1,7 @@
+import { OrderList } from "@/components/Orders";
+
+export const metadata = { title: "Orders · Demo shop" };
+
+export default function OrdersPage() {
+  return <OrderList />;
+}
