@@ -28,7 +28,7 @@ from synthetic.run_formats import FORMATS
 from synthetic.runner import run_workflow
 from synthetic.waterfall import render_waterfall
 
-from . import __version__
+from . import __version__, contracts
 from .api import DEFAULT_MAX_STREAMS
 from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
 from .frontend_map import cli as frontend_map_cli
@@ -177,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
     trace_cli.add_parser(commands, _HelpFormatter)
     frontend_map_cli.add_parser(commands, _HelpFormatter)
+    contracts.add_parser(commands, _HelpFormatter)
     return parser
 
 
@@ -187,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "frontend-map":
         return frontend_map_cli.run(args)
     # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
-    interactive = args.command in ("run", "replay") or args.config_check
+    interactive = args.command in ("run", "replay", "contract") or args.config_check
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
     logging.config.dictConfig(logging_config(level=level, layer="probe", stream="stderr" if interactive else "stdout"))
     if args.config_check:
@@ -196,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_once(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "contract":
+        return contracts.run_command(args)
     return _serve(args)
 
 
