@@ -1,14 +1,16 @@
 """Workflow API (``workflow-api``): the Django API per route, from django_integration. Traffic, 5xx
 ratio, errors by class, p50/p95/p99 latency with exemplars, queries per request, N+1 and slow-query
-detections, and the integration's own internal errors."""
+detections, the exporter's contract checks of the OpenAPI document (failing operations first), and the
+integration's own internal errors."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import prometheus as prometheus_model
 
 from ._board import Board
-from ._panels import TO_API_ROUTE, TO_DATABASE, UIDS, graph, heat, target
-from ._promql import INSTANCE, JOB, SERVER_ERROR, TINY, increase, quantile, rate, zero
+from ._panels import TO_API_ROUTE, TO_DATABASE, UIDS, graph, grid, heat, target
+from ._promql import INSTANCE, JOB, SERVER_ERROR, TINY, increase, quantile, rate, sel, zero
 
 UID = UIDS["api"]
 
@@ -128,6 +130,38 @@ def build() -> model.Dashboard:
             ),
             width=8,
             links=[TO_DATABASE],
+        ),
+    )
+    board.row("API contracts (the exporter's sweeps of the OpenAPI document)")
+    checks = "workflow_contract_check_success"
+    not_passed = 'result=~"failed|error"'
+    board.add(
+        grid(
+            "Contract checks, failing operations first",
+            "Every check of the last contract sweep on every operation of the target's OpenAPI document: 0 is "
+            "failing, 1 passing, failing ones first. The exporter's page /contracts/<target> shows each failure's "
+            "example (the request, the answer, the first schema error); `workflow-exporter contract --target "
+            "<target>` sweeps again.",
+            "none",
+            target(
+                f"sort(min by (target, operation, check) ({sel(checks)}))",
+                ref="A",
+                instant=True,
+                fmt=prometheus_model.PromQueryFormat.TABLE,
+            ),
+            width=16,
+            height=10,
+            rename={"Value": "passing (1) / failing (0)"},
+        ),
+        graph(
+            "Failing contract checks by target",
+            "Checks of the last sweep by result: failed ones fail on the operation as swept; error means the "
+            "request got no answer (nothing could be judged). A flat line after a deploy that broke an endpoint: "
+            "the sweeps stopped (JourneyContractSweepsStopped).",
+            "short",
+            target(f"sum by (target, result) ({sel('workflow_contract_checks', not_passed)})", "{{target}} {{result}}"),
+            width=8,
+            height=10,
         ),
     )
     board.row("Integration health")
