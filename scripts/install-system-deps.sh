@@ -7,6 +7,9 @@ PACKAGES="prometheus prometheus-alertmanager prometheus-mysqld-exporter mariadb-
 PACKAGES="$PACKAGES docker-compose"  # 1.29: validates docker-compose.yml (no Docker engine needed)
 PACKAGES="$PACKAGES openssl"  # the TLS step tests make a self-signed certificate with it
 PACKAGES="$PACKAGES chromium"  # browser steps and the storefront's end-to-end tests (Playwright drives it)
+PACKAGES="$PACKAGES logrotate"  # tests/deploy rotate the shop's JSON log under load with the real binary
+# kubectl's kustomize renders deploy/kubernetes; keep a kubectl that is there already (any package of it).
+command -v kubectl >/dev/null 2>&1 || PACKAGES="$PACKAGES kubernetes-client"
 
 missing=""
 for package in $PACKAGES; do
