@@ -21,6 +21,16 @@ Every key, its default and its meaning (also in the README)::
         "FRONTEND_MAX_ROUTES": 100,         # distinct frontend route labels at most; the rest are <other>
         "EXCLUDED_ROUTES": ["metrics", "healthz", "readyz"],  # no request metrics or log line
         "LATENCY_BUCKETS": (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        "INTEGRITY_REFRESH": False,         # run the integrity checks in the serving process (one per group)
+        "INTEGRITY_REFRESH_INTERVAL_SECONDS": 600.0,
+        "INTEGRITY_CHECKS": ["migrations", "schema", "foreign_keys", "connections"],
+        "INTEGRITY_DATABASES": None,        # aliases to check; None: every database
+        "INTEGRITY_EXCLUDE": [],            # "app_label", "app_label.Model", "app_label.Model.field"
+        "INTEGRITY_BUDGET_SECONDS": 30.0,   # per check and database; foreign_keys continues next run
+        "INTEGRITY_STATEMENT_TIMEOUT_SECONDS": 10.0,
+        "INTEGRITY_FOREIGN_KEY_BATCH_ROWS": 100000,
+        "INTEGRITY_CONNECT_ATTEMPTS": 3,
+        "INTEGRITY_STATE_DIR": None,        # lock and results; None: PROMETHEUS_MULTIPROC_DIR or a temp dir
     }
 """
 
@@ -53,6 +63,16 @@ DEFAULTS: Mapping[str, Any] = {
     "FRONTEND_MAX_ROUTES": 100,
     "EXCLUDED_ROUTES": ["metrics", "healthz", "readyz"],
     "LATENCY_BUCKETS": (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    "INTEGRITY_REFRESH": False,
+    "INTEGRITY_REFRESH_INTERVAL_SECONDS": 600.0,
+    "INTEGRITY_CHECKS": ["migrations", "schema", "foreign_keys", "connections"],
+    "INTEGRITY_DATABASES": None,
+    "INTEGRITY_EXCLUDE": [],
+    "INTEGRITY_BUDGET_SECONDS": 30.0,
+    "INTEGRITY_STATEMENT_TIMEOUT_SECONDS": 10.0,
+    "INTEGRITY_FOREIGN_KEY_BATCH_ROWS": 100000,
+    "INTEGRITY_CONNECT_ATTEMPTS": 3,
+    "INTEGRITY_STATE_DIR": None,
 }
 
 
@@ -177,6 +197,48 @@ class AppSettings:
     def latency_buckets(self) -> tuple[float, ...]:
         return tuple(float(b) for b in _get("LATENCY_BUCKETS"))
 
+    @_memoized
+    def integrity_refresh(self) -> bool:
+        return bool(_get("INTEGRITY_REFRESH"))
+
+    @_memoized
+    def integrity_refresh_interval_seconds(self) -> float:
+        return float(_get("INTEGRITY_REFRESH_INTERVAL_SECONDS"))
+
+    @_memoized
+    def integrity_checks(self) -> tuple[str, ...]:
+        return tuple(_get("INTEGRITY_CHECKS"))
+
+    @_memoized
+    def integrity_databases(self) -> tuple[str, ...] | None:
+        value = _get("INTEGRITY_DATABASES")
+        return None if value is None else tuple(value)
+
+    @_memoized
+    def integrity_exclude(self) -> frozenset[str]:
+        return frozenset(str(entry).lower() for entry in _get("INTEGRITY_EXCLUDE"))
+
+    @_memoized
+    def integrity_budget_seconds(self) -> float:
+        return float(_get("INTEGRITY_BUDGET_SECONDS"))
+
+    @_memoized
+    def integrity_statement_timeout_seconds(self) -> float:
+        return float(_get("INTEGRITY_STATEMENT_TIMEOUT_SECONDS"))
+
+    @_memoized
+    def integrity_foreign_key_batch_rows(self) -> int:
+        return int(_get("INTEGRITY_FOREIGN_KEY_BATCH_ROWS"))
+
+    @_memoized
+    def integrity_connect_attempts(self) -> int:
+        return int(_get("INTEGRITY_CONNECT_ATTEMPTS"))
+
+    @_memoized
+    def integrity_state_dir(self) -> str | None:
+        value = _get("INTEGRITY_STATE_DIR")
+        return None if value is None else str(value)
+
 
 app_settings = AppSettings()
 
@@ -233,4 +295,35 @@ def settings_problems() -> list[str]:
                 ipaddress.ip_network(network, strict=False)
             except (TypeError, ValueError):
                 problems.append(f"{SETTINGS_NAME}['METRICS_ALLOWED_NETWORKS'] has an invalid network {network!r}")
+    problems += _integrity_problems(raw)
+    return problems
+
+
+def _integrity_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Problems with the ``INTEGRITY_*`` keys: positive numbers, known check names, lists of strings."""
+    problems = []
+    for key in (
+        "INTEGRITY_REFRESH_INTERVAL_SECONDS", "INTEGRITY_BUDGET_SECONDS", "INTEGRITY_STATEMENT_TIMEOUT_SECONDS",
+        "INTEGRITY_FOREIGN_KEY_BATCH_ROWS", "INTEGRITY_CONNECT_ATTEMPTS",
+    ):  # fmt: skip
+        value = raw.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            problems.append(f"{SETTINGS_NAME}[{key!r}] must be a positive number, got {value!r}")
+    for key in ("INTEGRITY_FOREIGN_KEY_BATCH_ROWS", "INTEGRITY_CONNECT_ATTEMPTS"):
+        if isinstance(raw.get(key), float):
+            problems.append(f"{SETTINGS_NAME}[{key!r}] must be a whole number")
+    for key in ("INTEGRITY_CHECKS", "INTEGRITY_EXCLUDE", "INTEGRITY_DATABASES"):
+        value = raw.get(key, [])
+        if value is None and key == "INTEGRITY_DATABASES":
+            continue
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+            problems.append(f"{SETTINGS_NAME}[{key!r}] must be a list of strings, got {value!r}")
+    checks = raw.get("INTEGRITY_CHECKS", [])
+    known = ("migrations", "schema", "foreign_keys", "connections")
+    if isinstance(checks, (list, tuple)):
+        problems += [
+            f"{SETTINGS_NAME}['INTEGRITY_CHECKS'] names an unknown check {name!r}; known: {', '.join(known)}"
+            for name in checks
+            if name not in known
+        ]
     return problems

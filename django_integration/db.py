@@ -34,8 +34,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from . import _dbconnections as tracking
 from ._failopen import report
 from .conf import app_settings
 from .correlation import RequestState, current_request, traceparent_for
@@ -130,6 +132,10 @@ class QueryRecorder:
     def __init__(self, alias: str, metrics: Metrics | None = None) -> None:
         self.alias = alias
         self._metrics = metrics
+        # When this wrapper's connection was last opened (``install``), and the request that last ran a statement
+        # on it: a request whose first statement finds the connection older than itself reused it (CONN_MAX_AGE).
+        self.opened_at = 0.0
+        self._last_state: RequestState | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -138,7 +144,11 @@ class QueryRecorder:
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         state = current_request()
         if state is None:
-            return execute(sql, params, many, context)
+            try:
+                return execute(sql, params, many, context)
+            except DatabaseError as error:
+                tracking.statement_failed(self.alias, error)
+                raise
         sent = sql
         try:
             if app_settings.sql_comments and isinstance(sql, str) and not (many and packs_statements(sql, context)):
@@ -148,6 +158,9 @@ class QueryRecorder:
         started = time.perf_counter()
         try:
             return execute(sent, params, many, context)
+        except DatabaseError as error:
+            tracking.statement_failed(self.alias, error)
+            raise
         finally:
             elapsed = time.perf_counter() - started
             try:
@@ -156,6 +169,10 @@ class QueryRecorder:
                 report("sql_accounting", error)
 
     def record(self, state: RequestState, sql: str, seconds: float) -> None:
+        if self._last_state is not state:
+            self._last_state = state
+            if self.opened_at < state.started:
+                tracking.reused(self.alias)
         state.db_queries += 1
         state.db_seconds += seconds
         # Raw text here (cheap); statements are normalized once per distinct text at the end of the request.
@@ -191,6 +208,13 @@ def report_repeated_queries(state: RequestState, metrics: Metrics) -> None:
 
 
 def install(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """``connection_created`` receiver: put the recorder on this connection once."""
-    if not any(isinstance(wrapper, QueryRecorder) for wrapper in connection.execute_wrappers):
-        connection.execute_wrappers.append(QueryRecorder(connection.alias))
+    """``connection_created`` receiver: put the recorder on this connection once; count the connection."""
+    recorder = next((w for w in connection.execute_wrappers if isinstance(w, QueryRecorder)), None)
+    if recorder is None:
+        recorder = QueryRecorder(connection.alias)
+        connection.execute_wrappers.append(recorder)
+    recorder.opened_at = time.perf_counter()
+    try:
+        tracking.opened(connection.alias)
+    except Exception as error:
+        report("db_connections", error)

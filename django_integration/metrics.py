@@ -20,6 +20,7 @@ _EXEMPLAR_VALUE_MAX = 128 - len(EXEMPLAR_LABEL)
 INTERNAL_COMPONENTS = (
     "correlation_id", "route", "response_headers", "error_class", "metrics", "repeated_queries",
     "request_log", "sql_comment", "sql_accounting", "stream", "log_format", "frontend_metrics",
+    "db_connections", "integrity",
 )  # fmt: skip
 DB_QUERY_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500)
 DB_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -129,6 +130,38 @@ class Metrics:
         )
         for component in INTERNAL_COMPONENTS:  # exported as 0 from the start, so alerts and panels see them
             self.internal_errors.labels(component)
+        # Connections, per database alias (django_integration._dbconnections): no statement of ours.
+        self.connections_opened = Counter(
+            "django_db_connections_opened",
+            "Database connections opened (Django's connection_created signal).",
+            ["alias"],
+            registry=registry,
+        )
+        self.connection_errors = Counter(
+            "django_db_connection_errors",
+            "Connections that failed to open or were lost under a statement, by error class.",
+            ["alias", "error_class"],
+            registry=registry,
+        )
+        self.connect_duration = Histogram(
+            "django_db_connect_duration_seconds",
+            "Time from connect() to a usable connection.",
+            ["alias"],
+            buckets=DB_DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.connection_reuses = Counter(
+            "django_db_connection_reuses",
+            "Requests whose first statement on a database ran over a connection opened before them (CONN_MAX_AGE).",
+            ["alias"],
+            registry=registry,
+        )
+        self.connection_health_check_failures = Counter(
+            "django_db_connection_health_check_failures",
+            "Persistent connections Django found unusable (CONN_HEALTH_CHECKS, or its check after an error).",
+            ["alias"],
+            registry=registry,
+        )
 
     def request_children(self, route: str, method: str, status_class: str) -> tuple[Any, Any, Any]:
         """The duration, query-count and DB-time series of one label set (created on first use)."""

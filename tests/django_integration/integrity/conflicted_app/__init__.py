@@ -1,0 +1,1 @@
+"""A test app with two leaf migrations (two branches merged without ``makemigrations --merge``)."""
