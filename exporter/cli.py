@@ -39,6 +39,7 @@ from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads
 from .service import Exporter
 from .sharding import Shard
 from .store import DEFAULT_STORAGE_PATH, RunStore, StoreError
+from .report import cli as report_cli
 from .trace import cli as trace_cli
 
 DEFAULT_LISTEN = "127.0.0.1:9716"
@@ -177,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--output", metavar="FILE", default="-", help="write there instead of stdout ('-')")
     trace_cli.add_parser(commands, _HelpFormatter)
     frontend_map_cli.add_parser(commands, _HelpFormatter)
+    report_cli.add_parser(commands, _HelpFormatter)
     contracts.add_parser(commands, _HelpFormatter)
     return parser
 
@@ -187,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return trace_cli.run(args)
     if args.command == "frontend-map":
         return frontend_map_cli.run(args)
+    if args.command == "report":
+        return report_cli.run(args)
     # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
     interactive = args.command in ("run", "replay", "contract") or args.config_check
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()

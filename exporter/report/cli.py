@@ -1,0 +1,131 @@
+"""``workflow-exporter report``: the debugging report from Prometheus (and the run store) as HTML, Markdown or
+JSON. Exit 0, or with ``--fail-on`` 1 when a finding is at least that severe or a section could not be read;
+2 on bad usage. A section whose source is missing or whose queries fail says so in one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from synthetic.durations import parse_duration
+
+from . import COMPARE, PrometheusClient, Report, build_report, render
+from ._model import SEVERITIES
+
+
+def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """Register ``report`` on the command line's subparsers."""
+    report = commands.add_parser(
+        "report",
+        help="write a debugging report from Prometheus: journeys, steps, API, database, suggestions",
+        description="Reads Prometheus (and, with --storage.path, the exporter's run store) over --since, compares "
+        "with the period before (or a week before), and writes one page with plots and ranked suggestions. Exit 0; "
+        "with --fail-on, 1 when a finding is at least that severe or a section could not be read; 2 on bad usage.",
+        formatter_class=formatter,
+    )
+    report.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus' base URL")
+    report.add_argument("--since", default="24h", help="the period reported on, ending now (or --until)")
+    report.add_argument("--until", default=None, help="the end of the period: a unix time (default now)")
+    report.add_argument(
+        "--compare",
+        choices=sorted(COMPARE),
+        default="previous",
+        help="previous: the period just before; 7d: the same period a week earlier",
+    )
+    report.add_argument(
+        "--format",
+        dest="report_format",
+        choices=["html", "markdown", "json"],
+        default=None,
+        help="default: from --output's extension (.html, .json), else markdown",
+    )
+    report.add_argument(
+        "--output", default="-", help="the file to write (Markdown writes its PNGs beside it); - is stdout"
+    )
+    report.add_argument(
+        "--storage.path",
+        dest="report_storage_path",
+        default="",
+        help="the exporter's run store, for the failure groups",
+    )
+    report.add_argument("--slo-window", default="30d", help="the window of the SLO's error budget")
+    report.add_argument("--query.timeout", dest="query_timeout", default="10s", help="timeout of each query")
+    report.add_argument(
+        "--fail-on",
+        choices=[*SEVERITIES, "never"],
+        default="never",
+        help="exit 1 when a finding is this severe or more, or a section could not be read",
+    )
+
+
+def failed(report: Report, fail_on: str) -> bool:
+    """Whether ``--fail-on`` refuses this report."""
+    if fail_on == "never":
+        return False
+    limit = SEVERITIES.index(fail_on)
+    if any(section.status == "error" for section in report.sections):
+        return True
+    return any(SEVERITIES.index(f.severity) <= limit for f in report.findings)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The subcommand."""
+    try:
+        since, slo_window = parse_duration(args.since), parse_duration(args.slo_window)
+        timeout = parse_duration(args.query_timeout)
+        until = float(args.until) if args.until else None
+    except ValueError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    if not args.prometheus.startswith(("http://", "https://")):
+        print(f"--prometheus: {args.prometheus!r} is not an http(s) URL", file=sys.stderr)
+        return 2
+    output = None if args.output == "-" else Path(args.output)
+    fmt = args.report_format or (
+        "html"
+        if output and output.suffix in (".html", ".htm")
+        else "json"
+        if output and output.suffix == ".json"
+        else "markdown"
+    )
+    store = None
+    if args.report_storage_path:
+        if not Path(args.report_storage_path).is_dir():  # reading must not create a store
+            print(f"--storage.path: no run store at {args.report_storage_path!r}", file=sys.stderr)
+            return 2
+        from ..store import RunStore
+
+        store = RunStore(args.report_storage_path)
+    try:
+        report = build_report(
+            PrometheusClient(args.prometheus, timeout=timeout),
+            since=since,
+            compare=args.compare,
+            until=until,
+            slo_window=slo_window,
+            failure_source=failure_source(store) if store is not None else None,
+        )
+    finally:
+        if store is not None:
+            store.close()
+    for section in report.sections:
+        if section.status == "error":
+            print(f"{section.title}: {section.message}", file=sys.stderr)
+    if output is None:
+        sys.stdout.write(render(report, fmt))
+    else:
+        text = render(report, fmt, images=output.parent, image_prefix=output.stem)
+        output.write_text(text, encoding="utf-8")
+    return 1 if failed(report, args.fail_on) else 0
+
+
+def failure_source(store: Any) -> Any:
+    """The run store's failure groups between two unix times."""
+    from ..store import RunFilter
+
+    def groups(since: float, until: float) -> list[Any]:
+        return list(store.failure_groups(RunFilter(since=since, until=until), limit=25, examples=3))
+
+    return groups

@@ -1,0 +1,67 @@
+"""A route that runs many queries per request with N+1 detections: name the repeated statement's table and
+suggest ``select_related``/``prefetch_related``."""
+
+from __future__ import annotations
+
+import re
+
+from .._model import Finding, ReportData, StatementRow, Thresholds
+from ._common import runbook
+
+# A lookup of one row by its key: SELECT … FROM `shop_category` WHERE `shop_category`.`id` = ?
+_BY_KEY = re.compile(r"\bFROM\s+`?(\w+)`?(?:\s+AS\s+\w+)?\s+WHERE\s+`?\w+`?\s*\.\s*`?(\w+)`?\s*=\s*\?", re.I)
+_IN_LIST = re.compile(r"\bFROM\s+`?(\w+)`?.*\bWHERE\s+.*\bIN\s*\(", re.I | re.S)
+
+
+def repeated_table(statement: str) -> str | None:
+    """The table a per-row lookup reads (``shop_category``), or ``None`` when the statement is not one."""
+    match = _BY_KEY.search(statement)
+    return match.group(1) if match else None
+
+
+def _field(table: str) -> str:
+    """``shop_category`` → ``category`` (Django names tables ``<app>_<model>``)."""
+    return table.split("_", 1)[1] if "_" in table else table
+
+
+def _likely_statement(statements: list[StatementRow], route_requests: float) -> StatementRow | None:
+    """The busiest key lookup: a statement repeated per row runs far more often than the route is called."""
+    lookups = [s for s in statements if repeated_table(s.text) and s.calls >= 2 * max(route_requests, 1.0)]
+    return max(lookups, key=lambda s: s.calls) if lookups else None
+
+
+def evaluate(data: ReportData, thresholds: Thresholds) -> list[Finding]:
+    """One finding per route with N+1 detections and a queries-per-request p95 at or over the threshold."""
+    findings = []
+    for r in data.routes:
+        if r.repeated < 1 or r.queries_p95 is None or r.queries_p95 < thresholds.queries_per_request:
+            continue
+        statement = r.repeated_statement or (s.text if (s := _likely_statement(data.statements, r.requests)) else None)
+        table = repeated_table(statement) if statement else None
+        if table:
+            related = _field(table)
+            detail = f"; the repeated statement loads `{table}` per row"
+            action = (
+                f"use select_related('{related}') (a foreign key) or prefetch_related('{related}') "
+                "on the view's queryset"
+            )
+        else:
+            detail = ""
+            action = (
+                "load the related rows with the queryset (select_related for foreign keys, prefetch_related "
+                "for many-to-many); the statement repeated per row is in the Django log's N+1 hint"
+            )
+        findings.append(
+            Finding(
+                rule="n_plus_one",
+                severity="warning",
+                section="api",
+                title=f"{r.method} {r.route} ran {r.queries_p95:.0f} queries per request at p95 "
+                f"({r.repeated:.0f} N+1 detections){detail}",
+                action=action,
+                runbook=runbook("database", "JourneyNPlusOneQueries"),
+                impact=r.repeated * max(r.queries_p95 - 1, 0) * 0.001,  # ≈1 ms per avoidable round trip
+                impact_text=f"≈{max(r.queries_p95 - 2, 0):.0f} round trips per request",
+            )
+        )
+    return findings
