@@ -24,6 +24,7 @@ from .contracts import contract_page, contract_probe
 from .metrics import probe_registry
 from .pages import failures_page, index_page, run_page
 from .replay import replay_from_page
+from .report.page import report_page
 from .service import Exporter
 from .trace.page import trace_page
 
@@ -97,6 +98,7 @@ class ExporterApp:
             "/-/reload": self.reload,
             "/": self.index,
             "/failures": lambda m, e: _html(*failures_page(self.exporter, e)),
+            "/report": lambda m, e: report_page(self.exporter, e),
         }
         if path in routes:
             return routes[path](method, environ)

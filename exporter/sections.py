@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from synthetic.config import SectionParser
 
 from .frontend_map import config as frontend_config
+from .report import config as report_config
 from .trace import config as trace_config
 
 SECTIONS: Mapping[str, SectionParser] = {
     "trace": trace_config.parse,
     "frontend": frontend_config.parse,
+    "report": report_config.parse,
 }

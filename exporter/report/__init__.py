@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from ._collect import FailureSource, Window, collect
-from ._model import Finding, Report, ReportData, Section, Thresholds
+from ._model import Finding, Report, ReportData, Section, Table, Thresholds
 from ._prom import PrometheusClient, QueryError
 from ._render import render
 from .rules import RULES, suggest
@@ -44,6 +44,7 @@ def build_report(
     slo_window: float = 30 * 86400,
     failure_source: FailureSource | None = None,
     clock: Callable[[], float] = time.time,
+    explain_dsn: str | None = None,
 ) -> Report:
     """The report over the ``since`` seconds before ``until`` (now), compared to the period just before it
     (``previous``) or to the same period a week earlier (``7d``)."""
@@ -55,6 +56,37 @@ def build_report(
     window = Window(start=end - since, end=end, previous_end=previous_end)
     thresholds = thresholds or Thresholds()
     sections, data = collect(client, window, thresholds, slo_window, failure_source)
+    if explain_dsn:
+        database = next(s for s in sections if s.key == "database")
+        if database.status == "ok":
+            from ._explain import explain
+
+            database.notes.extend(explain(explain_dsn, data.statements))
+            explained = [s for s in data.statements if s.explain]
+            if explained:
+                database.tables.append(
+                    Table(
+                        "EXPLAIN of the worst statements' examples",
+                        ["statement", "table", "type", "key", "rows", "extra", "index that would serve it"],
+                        [
+                            [
+                                s.text[:80],
+                                r.get("table") or "-",
+                                r.get("type") or "-",
+                                r.get("key") or "-",
+                                r.get("rows") or "-",
+                                r.get("extra") or "-",
+                                s.index or "-",
+                            ]
+                            for s in explained
+                            for r in s.explain or []
+                        ],
+                    )
+                )
+    else:
+        database = next(s for s in sections if s.key == "database")
+        if database.status == "ok":
+            database.notes.append("no read-only DSN configured (report.mysql): statements are not explained")
     findings = suggest(data, thresholds)
     sections.append(Section("suggestions", "Suggestions"))
     return Report(

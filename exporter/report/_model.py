@@ -197,6 +197,7 @@ class Section:
     message: str = ""
     tables: list[Table] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one-line remarks: a part of the section that is missing
 
 
 @dataclass

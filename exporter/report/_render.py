@@ -110,6 +110,7 @@ def _markdown(report: Report, images: Path | None, prefix: str) -> str:
         if section.status != "ok":
             lines += [f"_{section.message}_", ""]
             continue
+        lines += [f"_{note}_" for note in section.notes] + ([""] if section.notes else [])
         for plot in section.plots:
             if images is not None:
                 images.mkdir(parents=True, exist_ok=True)
