@@ -8,7 +8,7 @@ document: ``matched``, ``unmatched`` (a 404 in production), ``method`` (a 405) o
 One module per convention (``app_router``, ``pages_router``, ``next_config``) and per call style (``calls/``).
 """
 
-from ._build import FrontendMapError, build_map
+from ._build import FrontendMapError, build_map, parse_operation
 from ._files import MapLimits
 from ._model import STATUSES, Call, FrontendMap, Operation, Problem, Route, RouteCall
 from .openapi import OpenAPIError, load_openapi
@@ -26,4 +26,5 @@ __all__ = [
     "RouteCall",
     "build_map",
     "load_openapi",
+    "parse_operation",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 from . import app_router, pages_router
 from ._engine import Engine
 from ._files import MapLimits, SourceTree
-from ._model import Call, FrontendMap, Problem, Route, RouteCall
+from ._model import Call, FrontendMap, Operation, Problem, Route, RouteCall
 from ._modules import Resolver, load_aliases
 from ._resolve import finalize
 from .matching import Matcher
@@ -24,6 +24,24 @@ CONVENTIONS = (app_router.discover, pages_router.discover)
 
 class FrontendMapError(ValueError):
     """The map cannot be made at all (the source folder is missing); the message says why."""
+
+
+def _reached(owner: tuple[str, str | None] | None, rel: str, whole: set[str], touched: set[str],
+             used: set[tuple[str, str, str | None]]) -> bool:  # fmt: skip
+    """Whether a route uses the declaration a call is written in (module-level code: whether the module runs)."""
+    if owner is None:
+        return rel in touched
+    name, prop = owner
+    return rel in whole or (rel, name, None) in used or (rel, name, prop) in used
+
+
+def parse_operation(text: str) -> Operation:
+    """``"GET /readyz"`` as an operation; ValueError naming what is wrong."""
+    method, _, path = text.strip().partition(" ")
+    path = path.strip()
+    if method.upper() not in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") or not path.startswith("/"):
+        raise ValueError(f"{text!r}: expected 'METHOD /path', e.g. 'GET /readyz'")
+    return Operation(method.upper(), path)
 
 
 def read_env_files(tree: SourceTree) -> dict[str, str]:
@@ -55,10 +73,11 @@ def build_map(
     env: dict[str, str] | None = None,
     backend_origins: set[str] | None = None,
     limits: MapLimits | None = None,
+    extra_operations: list[Operation] | None = None,
 ) -> FrontendMap:
     """The map of the Next.js app at ``source`` against the OpenAPI ``document`` (None: routes and calls only,
     nothing judged). Raises FrontendMapError when ``source`` is not a folder; every other problem is reported in
-    the map's ``problems``."""
+    the map's ``problems``. ``extra_operations`` are served by the backend outside its document (``GET /readyz``)."""
     root = Path(source)
     if not root.is_dir():
         raise FrontendMapError(f"{source}: not a folder" if root.exists() else f"{source}: no such folder")
@@ -77,7 +96,7 @@ def build_map(
         routes += discover(engine, config, problems)
     result = FrontendMap(str(source), openapi_location, base_path=config.base_path, routes=routes,
                          rewrites=[r.to_json() for r in config.rewrites])  # fmt: skip
-    ops = operations(document) if document is not None else []
+    ops = (operations(document) if document is not None else []) + list(extra_operations or [])
     result.operations = ops
     origins = set(backend_origins or ())
     if document is not None:
@@ -98,11 +117,22 @@ def build_map(
             module = engine.module(rel)
             if module is None or module.parsed is None:
                 route.problems.append(f"{rel} could not be parsed: its calls are unknown")
-        for rel, chain in sorted(engine.reach(list(route.files)).items(), key=lambda item: (len(item[1]), item[0])):
+        whole, touched, used, chains = engine.live(list(route.files))
+        for rel, module_chain in sorted(chains.items(), key=lambda item: (len(item[1]), item[0])):
+            if "#" in rel:
+                continue
             module = engine.module(rel)
             if module is None:
                 continue
             for spec in engine.module_calls(module):
+                if not _reached(spec.owner, rel, whole, touched, used):
+                    continue
+                owner = spec.owner
+                chain = module_chain
+                if owner is not None:
+                    chain = (
+                        chains.get(f"{rel}#{owner[0]}#{owner[1] or ''}") or chains.get(f"{rel}#{owner[0]}#") or chain
+                    )
                 call = finalize(spec)
                 key = (*call.key, spec.via[0] if spec.via else "")
                 if key not in calls:

@@ -17,6 +17,7 @@ follow is an ``Unknown`` with the reason.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 from collections import deque
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from ._values import (
     AxiosInstance,
     EnvUnset,
     Fallback,
+    FetchLike,
     Func,
     Hole,
     Instance,
@@ -65,6 +67,8 @@ TRANSPARENT = frozenset({
     "type_assertion", "await_expression",
 })  # fmt: skip
 MISSING_IMPORT = "imported from"
+ASSET_SUFFIXES = (".css", ".scss", ".sass", ".less", ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
+                  ".ico", ".json", ".md", ".mdx", ".txt", ".woff", ".woff2", ".mp4", ".webm")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ class CallSpec:
     via: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     default_method: str = "GET"
+    # The top-level declaration the call is written in (name, and the property of an object literal), or None
+    # for module-level code: the route reaches the call when it uses that declaration (``Engine.live``).
+    owner: tuple[str, str | None] | None = None
 
 
 @dataclass
@@ -115,6 +122,7 @@ class Module:
     exports: dict[str, tuple[str, Any]] | None = None
     star_sources: list[str] = field(default_factory=list)
     calls: list[CallSpec] | None = None
+    uses: dict[tuple[str, str | None] | None, set[tuple[str, ...]]] | None = None
 
 
 class Engine:
@@ -486,9 +494,17 @@ class Engine:
             if operator in ("??", "||"):
                 right_node = node.child_by_field_name("right")
                 if isinstance(left, (Undefined, EnvUnset)) or (operator == "||" and _falsy(left)):
-                    return self.evaluate(module, right_node, ctx)
+                    right = self.evaluate(module, right_node, ctx)
+                    if isinstance(left, EnvUnset) and isinstance(right, Text):
+                        return Text.of(*right.parts, env=(*right.env, f"the default of process.env.{left.name}"))
+                    return right
                 if isinstance(left, (Param, Fallback)):
                     return Fallback(left, self.evaluate(module, right_node, ctx))
+                if isinstance(left, Unknown):  # a run-time value with a literal default: the default, and say so
+                    right = self.evaluate(module, right_node, ctx)
+                    if isinstance(right, Text) and right.literal:
+                        expression = text(node.child_by_field_name("left"))[:60]
+                        return Text.of(*right.parts, env=(*right.env, f"the default of `{expression}`"))
                 return left
             right = self.evaluate(module, node.child_by_field_name("right"), ctx)
             stringish = (Text, Param, Fallback, EnvUnset)
@@ -546,7 +562,7 @@ class Engine:
 
     def env_value(self, name: str) -> Value:
         if name in self.env:
-            return Text.of(self.env[name], env=(name,))
+            return Text.of(self.env[name], env=(f"process.env.{name}",))
         return EnvUnset(name)
 
     def member(self, value: Value, name: str, ctx: Ctx, expression: str = "") -> Value:
@@ -622,6 +638,8 @@ class Engine:
                         result = result.concat(Text.of(sep)) if index else result
                         result = result.concat(as_text(item))
                     return result
+            if prop in ("replace", "replaceAll") and isinstance(obj, Text) and len(args) == 2:
+                return _replace(obj, args[0], self.evaluate(module, args[1], ctx), prop == "replaceAll")
             if prop == "concat" and isinstance(obj, Text):
                 result = obj
                 for arg in args:
@@ -629,7 +647,13 @@ class Engine:
                 return result
         callee = self.evaluate(module, callee_node, ctx)
         if isinstance(callee, Func):
+            if "typeof fetch" in text(callee.node.child_by_field_name("return_type")):
+                return FetchLike(f"{callee.module.rel}: a function typed to return `typeof fetch`")
             return self.inline(callee, [self.evaluate(module, a, ctx) for a in args], ctx, text(node))
+        if isinstance(callee, Package) and is_fetch_name(callee.name) and args:
+            first = self.evaluate(module, args[0], ctx)
+            if isinstance(first, Obj):  # a factory given options: what it returns is a fetch
+                return FetchLike(f"{callee.package}'s {callee.name}()")
         return Unknown("the result of a call, known only at run time", text(node)[:80])
 
     def inline(self, func: Func, args: list[Value], ctx: Ctx, expression: str) -> Value:
@@ -726,12 +750,10 @@ class Engine:
     def _place(self, module: Module, node: Node, spec: CallSpec) -> tuple[CallSpec, tuple[str, int] | None]:
         """Decide whether a spec is a call here or the inside of an enclosing wrapper."""
         enclosing = _enclosing_functions(module.rel, node)
-        if not enclosing:
-            return _named_holes(spec), None
         owners = [ref.fn for ref in _wrapper_refs(spec) if ref.fn in enclosing]
         if owners:
             return spec, min(owners, key=enclosing.index)
-        return _named_holes(spec), None
+        return replace(_named_holes(spec), owner=owner_of(node)), None
 
     def instantiate(self, func: Func, args: list[Value], location: Location) -> list[CallSpec]:
         """The summary of ``func`` with ``args`` put in, as calls at ``location``."""
@@ -799,6 +821,8 @@ class Engine:
             if not source:
                 continue
             resolved = self.resolver.resolve(module.rel, source)
+            if resolved.kind == "missing" and source.lower().endswith(ASSET_SUFFIXES):
+                continue  # a stylesheet, an image or data: the bundler's, no code to follow
             if resolved.kind == "missing":
                 self._missing_import(module.rel, source, resolved, node)
                 continue
@@ -869,6 +893,158 @@ class Engine:
                         return [[rel, *chain] for chain in chains]
         return [[rel]]
 
+    # --- what a route uses ---------------------------------------------------------------------------------------
+
+    def final_export(self, rel: str, name: str, depth: int = 0) -> tuple[str, str] | None:
+        """(module, top-level name there) that export ``name`` of ``rel`` is, through re-exports."""
+        module = self.module(rel)
+        if module is None or module.parsed is None or depth > 16:
+            return None
+        entry = self.export_table(module).get(name)
+        if entry is None:
+            for source in module.star_sources:
+                resolved = self.resolver.resolve(rel, source)
+                if resolved.kind == "file" and name != "default":
+                    found = self.final_export(resolved.name, name, depth + 1)
+                    if found is not None:
+                        return found
+            return None
+        kind, what = entry
+        if kind == "node":
+            named = what.child_by_field_name("name") if what.type in FUNCTION_TYPES | CLASS_TYPES else None
+            return (rel, text(named) if named is not None else "default")
+        if kind == "local":
+            binding = self.scope(module, module.parsed.root).get(what)
+            if binding is not None and binding.kind == "import":
+                resolved = self.resolver.resolve(rel, binding.source)
+                if resolved.kind == "file" and binding.imported != "*":
+                    return self.final_export(resolved.name, binding.imported, depth + 1)
+            return (rel, what)
+        if kind == "from":
+            resolved = self.resolver.resolve(rel, what[0])
+            return self.final_export(resolved.name, what[1], depth + 1) if resolved.kind == "file" else None
+        return None
+
+    def uses(self, module: Module) -> dict[tuple[str, str | None] | None, set[tuple[str, ...]]]:
+        """For each top-level owner of the module (None: module-level code), what it refers to: ``("local", name,
+        prop)`` a top-level declaration here, ``("ext", rel, name, prop)`` one of another module, ``("whole", rel)``
+        a whole module (a namespace used as a value, a dynamic import)."""
+        if module.uses is not None:
+            return module.uses
+        found: dict[tuple[str, str | None] | None, set[tuple[str, ...]]] = {}
+        module.uses = found
+        if module.parsed is None:
+            return found
+        top = self.scope(module, module.parsed.root)
+        for node in walk(module.parsed.root):
+            if node.type == "call_expression":
+                callee = node.child_by_field_name("function")
+                args = node.child_by_field_name("arguments")
+                if callee is not None and args is not None and args.named_children and (
+                        callee.type == "import" or text(callee) == "require"):  # fmt: skip
+                    source = string_value(args.named_children[0])
+                    resolved = self.resolver.resolve(module.rel, source) if source else None
+                    if resolved is not None and resolved.kind == "file":
+                        found.setdefault(owner_of(node), set()).add(("whole", resolved.name, ""))
+                continue
+            if node.type not in ("identifier", "shorthand_property_identifier") or _declares(node):
+                continue
+            name = text(node)
+            binding = self.lookup(module, node, name)
+            if binding is None or binding.kind == "param":
+                continue
+            parent = node.parent
+            prop = None
+            if (
+                parent is not None
+                and parent.type == "member_expression"
+                and parent.child_by_field_name("object") == node
+            ):
+                prop = text(parent.child_by_field_name("property"))
+            ref: tuple[str, ...] | None = None
+            if binding.kind == "import":
+                resolved = self.resolver.resolve(module.rel, binding.source)
+                if resolved.kind != "file":
+                    continue
+                exported = prop if binding.imported == "*" else binding.imported
+                target = self.final_export(resolved.name, exported) if exported else None
+                if target is None or exported is None:
+                    ref = ("whole", resolved.name, "")
+                else:  # the barrels between the import and the module that defines the name
+                    barrels = "|".join(m for m in self.defining(resolved.name, exported)[0][:-1] if m != target[0])
+                    inner = "" if binding.imported == "*" else prop or ""
+                    ref = ("ext", target[0], target[1], inner, barrels)
+            elif top.get(name) is binding:
+                ref = ("local", name, prop or "")
+            if ref is not None:
+                found.setdefault(owner_of(node), set()).add(ref)
+        return found
+
+    def live(
+        self, entries: list[str]
+    ) -> tuple[set[str], set[str], set[tuple[str, str, str | None]], dict[str, tuple[str, ...]]]:
+        """(modules used whole or touched, top-level declarations used) from a route's entry files: what its
+        page, layouts and slots refer to, and what those refer to, through every import.
+
+        Returns (modules used whole, modules whose code runs because they are imported, (module, name, property)
+        of the top-level declarations used; property None for the whole declaration), and for each module (and
+        each ``module#name#property`` used) the chain of modules from an entry file that led to it, barrels
+        included."""
+        whole: set[str] = set()
+        touched: set[str] = set()
+        used: set[tuple[str, str, str | None]] = set()
+        chains: dict[str, tuple[str, ...]] = {}
+        queue: deque[tuple[str, tuple[str, str | None] | str | None]] = deque()
+
+        def touch(rel: str, via: tuple[str, ...]) -> None:
+            if rel not in chains:
+                chains[rel] = (*via, rel)
+            if rel not in touched:
+                touched.add(rel)
+                queue.append((rel, None))  # its module-level code runs when it is imported
+
+        def use(rel: str, name: str, prop: str | None, via: tuple[str, ...]) -> None:
+            key = (rel, name, prop)
+            if key in used or (rel, name, None) in used or rel in whole:
+                return
+            used.add(key)
+            chains.setdefault(f"{rel}#{name}#{prop or ''}", (*via, rel))
+            touch(rel, via)
+            queue.append((rel, (name, prop)))
+
+        def use_whole(rel: str, via: tuple[str, ...]) -> None:
+            if rel not in whole:
+                whole.add(rel)
+                touch(rel, via)
+                queue.append((rel, "*"))
+
+        for entry in entries:
+            use_whole(entry, ())
+        steps = 0
+        while queue and steps < 200_000:
+            steps += 1
+            rel, owner = queue.popleft()
+            module = self.module(rel)
+            if module is None:
+                continue
+            here = chains[rel]
+            for key, refs in self.uses(module).items():
+                if owner == "*" or key == owner or (
+                        owner is not None and key is not None and isinstance(owner, tuple) and owner[1] is None
+                        and key[0] == owner[0]):  # fmt: skip
+                    for ref in sorted(refs):
+                        if ref[0] == "whole":
+                            use_whole(ref[1], here)
+                        elif ref[0] == "local":
+                            use(rel, ref[1], ref[2] or None, here[:-1])
+                        else:
+                            barrels = tuple(b for b in ref[4].split("|") if b) if len(ref) > 4 else ()
+                            use(ref[1], ref[2], ref[3] or None, (*here, *barrels))
+            if owner is None:
+                for target, via in self.edges(module):
+                    touch(target, (*here, *via))  # imported: its module-level code runs
+        return whole, touched, used, chains
+
     def reach(self, entries: list[str]) -> dict[str, tuple[str, ...]]:
         """Every module reachable from ``entries``, with the shortest chain of modules to it (itself last)."""
         chains: dict[str, tuple[str, ...]] = {}
@@ -888,6 +1064,42 @@ class Engine:
                 chains[target] = (*chains[rel], *via, target)
                 queue.append(target)
         return chains
+
+
+def is_fetch_name(name: str) -> bool:
+    """``fetch``, ``ofetch``, ``serverFetch``, ``correlatedFetch``: a package function named as a fetch."""
+    last = name.rsplit(".", 1)[-1]
+    return last == "fetch" or last.endswith("Fetch") or last == "ofetch"
+
+
+def _replace(value: Text, pattern: Node, replacement: Value, every: bool) -> Value:
+    """``text.replace(pattern, replacement)`` on a literal text (or on its literal end for a ``$``-anchored regex)."""
+    import re
+
+    with_text = replacement.literal if isinstance(replacement, Text) else None
+    if with_text is None:
+        return Unknown("the result of replace() with a run-time replacement", text(pattern)[:40])
+    if pattern.type == "string":
+        needle = string_value(pattern) or ""
+        if value.literal is None:
+            return Unknown("the result of replace() on a run-time string", needle)
+        return Text.of(value.literal.replace(needle, with_text, -1 if every else 1), env=value.env)
+    if pattern.type != "regex":
+        return Unknown("the result of replace()", text(pattern)[:40])
+    source = text(pattern.child_by_field_name("pattern"))
+    flags = text(pattern.child_by_field_name("flags"))
+    count = 0 if every or "g" in flags else 1
+    try:
+        compiled = re.compile(source, re.IGNORECASE if "i" in flags else 0)
+    except re.error:
+        return Unknown("the result of replace() with a regular expression Python does not read", source)
+    parts = list(value.parts)
+    if value.literal is not None:
+        return Text.of(compiled.sub(with_text, value.literal, count=count), env=value.env)
+    if source.endswith("$") and parts and isinstance(parts[-1], str):
+        parts[-1] = compiled.sub(with_text, parts[-1], count=count)
+        return Text.of(*parts, env=value.env)
+    return Unknown("the result of replace() on a run-time string", source)
 
 
 def string_value_escape(sequence: str) -> str:
@@ -961,6 +1173,60 @@ def _named_holes(spec: CallSpec) -> CallSpec:
         return value
 
     return replace(spec, url=strip(spec.url), method=strip(spec.method), base=strip(spec.base))
+
+
+def owner_of(node: Node) -> tuple[str, str | None] | None:
+    """The top-level declaration ``node`` is written in: its name, and the key of the object literal's property
+    when the declaration is ``const name = { key: ... }``; None for module-level code."""
+    chain: list[Node] = []
+    current: Node | None = node
+    while current is not None and current.type != "program":
+        chain.append(current)
+        current = current.parent
+    if not chain:
+        return None
+    top = chain[-1]
+    inner = chain[:-1]
+    if top.type == "export_statement":
+        declaration = top.child_by_field_name("declaration")
+        if declaration is None:
+            return ("default", None) if top.child_by_field_name("value") is not None else None
+        if not inner or inner[-1] != declaration:
+            return None
+        top, inner = declaration, inner[:-1]
+    if top.type in FUNCTION_TYPES or top.type in CLASS_TYPES:
+        name = top.child_by_field_name("name")
+        return (text(name), None) if name is not None else None
+    if top.type in ("lexical_declaration", "variable_declaration"):
+        declarator = next((n for n in reversed(inner) if n.type == "variable_declarator"), None)
+        target = declarator.child_by_field_name("name") if declarator is not None else None
+        if target is None or target.type != "identifier":
+            return None
+        value = declarator.child_by_field_name("value") if declarator is not None else None
+        while value is not None and value.type in TRANSPARENT:
+            value = value.named_children[0] if value.named_children else None
+        if value is not None and value.type == "object":
+            for child, parent in itertools.pairwise(inner):
+                if parent == value and child.type in ("pair", "method_definition", "shorthand_property_identifier"):
+                    key = child.child_by_field_name("key") or child.child_by_field_name("name")
+                    return (text(target), _key_name(key) if key is not None else text(child))
+        return (text(target), None)
+    return None
+
+
+def _declares(node: Node) -> bool:
+    """Whether an identifier is the name a declaration gives (not a use of one)."""
+    parent = node.parent
+    if parent is None:
+        return True
+    if parent.type in ("import_specifier", "import_clause", "namespace_import", "export_specifier"):
+        return True
+    if parent.child_by_field_name("name") == node and parent.type in (
+            "variable_declarator", "function_declaration", "class_declaration", "function_expression",
+            "generator_function_declaration", "method_definition", "abstract_class_declaration"):  # fmt: skip
+        return True
+    return parent.type in ("pair_pattern", "object_pattern", "array_pattern", "required_parameter",
+                           "optional_parameter", "formal_parameters", "rest_pattern")  # fmt: skip
 
 
 def _enclosing_functions(rel: str, node: Node) -> list[tuple[str, int]]:

@@ -82,7 +82,7 @@ def split_url(url: Text) -> tuple[str | None, str | None, str | None, str | None
             else:
                 origin, parts[0] = first[:slash], first[slash:]
             if env := url.env:
-                note = f"base URL from process.env.{env[0]}"
+                note = f"base URL from {env[0]}"
         elif not first.startswith("/"):
             return None, None, None, (f"`{_render(url)}` is relative to the page's own URL (no leading slash); "
                                       "it cannot be known statically")  # fmt: skip

@@ -182,6 +182,13 @@ class ProcessEnv:
     pass
 
 
+@dataclass(frozen=True)
+class FetchLike:
+    """A function that is ``fetch``: typed ``typeof fetch``, or made by a package's ``*Fetch`` factory."""
+
+    origin: str
+
+
 Value = (
     Text
     | Param
@@ -198,6 +205,7 @@ Value = (
     | Undefined
     | Literal
     | ProcessEnv
+    | FetchLike
 )
 
 UNDEFINED = Undefined()
@@ -208,7 +216,7 @@ _IGNORED_NAMES = {"encodeURIComponent", "encodeURI", "String", "toString", "trim
 def hole_name(expression: str) -> str:
     """A path parameter's name from the expression that fills it: the last identifier that is not a helper
     (`` `${product.id}` `` gives ``id``, ``encodeURIComponent(slug)`` gives ``slug``)."""
-    names = [name for name in _IDENT.findall(expression) if name not in _IGNORED_NAMES]
+    names = [name for name in _IDENT.findall(expression) if name not in _IGNORED_NAMES and name.strip("$")]
     return names[-1] if names else "param"
 
 
@@ -231,6 +239,8 @@ def get_prop(value: Value, name: str) -> Value:
         return UNDEFINED if name.isdigit() else Unknown(f"property {name} of an array")
     if isinstance(value, Undefined):
         return UNDEFINED  # optional chaining reads through: init?.method
+    if isinstance(value, Fallback):  # (init = {}).method: the argument's, else the default's
+        return Fallback(get_prop(value.left, name), get_prop(value.right, name))
     if isinstance(value, Unknown):
         return Unknown(value.reason, f"{value.text}.{name}" if value.text else name)
     return Unknown(f"property {name} of a value the source does not give", name)

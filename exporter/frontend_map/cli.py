@@ -12,7 +12,7 @@ from pathlib import Path
 
 from synthetic.durations import parse_duration
 
-from ._build import FrontendMapError, build_map
+from ._build import FrontendMapError, build_map, parse_operation
 from ._files import MapLimits
 from ._model import STATUSES
 from .emit import starter_workflows
@@ -45,6 +45,9 @@ def add_parser(commands: argparse._SubParsersAction, formatter: type[argparse.He
     parser.add_argument("--backend-origin", dest="backend_origins", action="append", default=[], metavar="URL",
                         help="an origin that is the backend (besides the document's URL, its servers and rewrite "
                         "destinations); calls to other origins are external")  # fmt: skip
+    parser.add_argument("--operation", dest="operations", action="append", default=[], metavar="'METHOD /path'",
+                        help="an operation the backend serves outside its OpenAPI document (e.g. 'GET /readyz' of "
+                        "django_integration); repeat for more")  # fmt: skip
     parser.add_argument("--emit-workflows", dest="emit_workflows", metavar="FILE",
                         help="also write a starter workflow file: one http journey per page's safe calls")  # fmt: skip
     parser.add_argument("--timeout", default="120s", metavar="DURATION",
@@ -66,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
             return 2
         env[name] = value
     try:
+        extra = [parse_operation(text) for text in args.operations]
+    except ValueError as error:
+        print(f"--operation {error}", file=sys.stderr)
+        return 2
+    try:
         seconds = parse_duration(args.timeout)
     except ValueError as error:
         print(f"--timeout: {error}", file=sys.stderr)
@@ -73,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         document = load_openapi(args.openapi, seconds=min(seconds, 30.0))
         result = build_map(args.source, document, openapi_location=args.openapi, env=env,
-                           backend_origins=set(args.backend_origins), limits=MapLimits(seconds=seconds))  # fmt: skip
+                           backend_origins=set(args.backend_origins), limits=MapLimits(seconds=seconds),
+                           extra_operations=extra)  # fmt: skip
     except (OpenAPIError, FrontendMapError) as error:
         print(f"frontend-map: {error}", file=sys.stderr)
         return 2

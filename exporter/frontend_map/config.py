@@ -8,6 +8,7 @@ YAML::
       openapi: http://127.0.0.1:8000/api/schema/  # or a file; ${env:NAME} works in both
       env: {NEXT_PUBLIC_API_URL: https://api.example}   # optional: variables as the build sees them
       backend_origins: [https://api.example]      # optional: further origins that are the backend
+      operations: ["GET /readyz"]                 # optional: served by the backend outside its document
       refresh: 10m                                # optional (default 10m): the backend may change without a reload
       timeout: 60s                                # optional (default 60s): bound on one mapping
 
@@ -25,7 +26,10 @@ from synthetic.config import value_reader
 from synthetic.durations import parse_duration
 from synthetic.errors import Problems, unknown
 
-FIELDS = ("source", "openapi", "env", "backend_origins", "refresh", "timeout")
+from ._build import parse_operation
+from ._model import Operation
+
+FIELDS = ("source", "openapi", "env", "backend_origins", "operations", "refresh", "timeout")
 DEFAULT_REFRESH = 600.0
 DEFAULT_TIMEOUT = 60.0
 MAX_ENV = 100
@@ -37,6 +41,7 @@ class FrontendConfig:
     openapi: str
     env: Mapping[str, str] = field(default_factory=dict)
     backend_origins: tuple[str, ...] = ()
+    operations: tuple[Operation, ...] = ()
     refresh: float = DEFAULT_REFRESH
     timeout: float = DEFAULT_TIMEOUT
 
@@ -85,6 +90,17 @@ def parse(raw: Any, where: str, problems: Problems, base_dir: Path) -> FrontendC
                                                 for o in origins):  # fmt: skip
         problems.add(f"{where}.backend_origins", "expected a list of http(s) origins")
         origins, ok = [], False
+    extra: list[Operation] = []
+    listed = raw.get("operations") or []
+    if not isinstance(listed, list) or len(listed) > MAX_ENV:
+        problems.add(f"{where}.operations", f"expected a list of at most {MAX_ENV} 'METHOD /path' entries")
+        listed, ok = [], False
+    for item in listed:
+        try:
+            extra.append(parse_operation(str(item)))
+        except ValueError as error:
+            problems.add(f"{where}.operations", str(error))
+            ok = False
     durations: dict[str, float] = {}
     for key, default in (("refresh", DEFAULT_REFRESH), ("timeout", DEFAULT_TIMEOUT)):
         value = raw.get(key)
@@ -98,4 +114,4 @@ def parse(raw: Any, where: str, problems: Problems, base_dir: Path) -> FrontendC
     if not ok:
         return None
     return FrontendConfig(values["source"], values["openapi"], variables, tuple(o.rstrip("/") for o in origins),
-                          durations["refresh"], durations["timeout"])  # fmt: skip
+                          tuple(extra), durations["refresh"], durations["timeout"])  # fmt: skip

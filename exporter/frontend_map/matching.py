@@ -151,7 +151,7 @@ class Matcher:
             return
         if call.url is not None:
             origin = call.url[: len(call.url) - len(call.path)] if call.url.endswith(call.path) else call.url
-            from_env = any(note.startswith("base URL from process.env") for note in call.notes)
+            from_env = any(note.startswith("base URL from") for note in call.notes)
             if origin.rstrip("/") in self.backend_origins or from_env or origin.startswith("${"):
                 self._backend(call, call.path)
             else:

@@ -84,7 +84,8 @@ class FrontendMapper:
             document = load_openapi(config.openapi, seconds=min(config.timeout, 30.0))
             result = build_map(config.source, document, openapi_location=config.openapi, env=dict(config.env),
                                backend_origins=set(config.backend_origins),
-                               limits=MapLimits(seconds=config.timeout))  # fmt: skip
+                               limits=MapLimits(seconds=config.timeout),
+                               extra_operations=list(config.operations))  # fmt: skip
         except (OpenAPIError, FrontendMapError) as error:
             with self._lock:
                 if self.config is config:

@@ -128,7 +128,8 @@ CALLS: list[tuple[str, dict[str, str], list[tuple[Any, ...]]]] = [
 @pytest.mark.parametrize(("case", "files", "expected"), CALLS, ids=[row[0] for row in CALLS])
 def test_call_styles(tmp_path: Path, demo_openapi: dict[str, Any], case: str, files: dict[str, str],
                      expected: list[tuple[Any, ...]]) -> None:  # fmt: skip
-    page = "import './c';\nexport default function Page() { return null; }\n"
+    # the namespace used as a value: every declaration of c.ts counts for the page
+    page = "import * as c from './c';\nexport default function Page() { return c; }\n"
     result = build_map(tree(tmp_path, {"next.config.js": REWRITE, "app/page.tsx": page, **{f"app/{k}": v
                                        for k, v in files.items()}}), demo_openapi)  # fmt: skip
     got = [(c.method, c.path, c.status if c.status in ("matched", "unmatched", "method") else c.reason,
@@ -187,3 +188,35 @@ def test_jsconfig_paths_and_env_values(tmp_path: Path, demo_openapi: dict[str, A
     assert (call.url, call.backend_path, call.status) == ("http://127.0.0.1:8000/api/orders/", "/api/orders/",
                                                           "matched")  # fmt: skip
     assert call.notes == ("base URL from process.env.NEXT_PUBLIC_API",)
+
+
+LIB = (
+    "export const client = {\n"
+    "  cart: () => fetch('/api/cart/'),\n"
+    "  orders: () => fetch('/api/orders/'),\n"
+    "};\n"
+    "export function checkout() { return fetch('/api/checkout/', { method: 'POST' }); }\n"
+    "export default function Products() { fetch('/api/products/'); return null; }\n"
+    "fetch('/api/auth/csrf/');\n"
+)
+USES: list[tuple[str, str, list[str]]] = [
+    # (case, the page's import and use, the paths the page reaches): lib.ts's module-level call always runs
+    ("one property of an object", "import { client } from './lib';\nclient.cart();", ["/api/auth/csrf/", "/api/cart/"]),
+    ("the whole object passed on", "import { client } from './lib';\nconsole.log(client);",
+     ["/api/auth/csrf/", "/api/cart/", "/api/orders/"]),
+    ("a function", "import { checkout } from './lib';\ncheckout();", ["/api/auth/csrf/", "/api/checkout/"]),
+    ("the default export as JSX", "import Products from './lib';\nconst x = <Products />;",
+     ["/api/auth/csrf/", "/api/products/"]),
+    ("a namespace member", "import * as lib from './lib';\nlib.checkout();", ["/api/auth/csrf/", "/api/checkout/"]),
+    ("a side-effect import", "import './lib';", ["/api/auth/csrf/"]),
+    ("through a barrel re-exporting by name", "import { checkout } from './barrel';\ncheckout();",
+     ["/api/auth/csrf/", "/api/checkout/"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "use", "paths"), USES, ids=[row[0] for row in USES])
+def test_a_route_reaches_what_it_uses(tmp_path: Path, case: str, use: str, paths: list[str]) -> None:
+    files = {"app/lib.ts": LIB, "app/barrel.ts": "export * from './lib';\n",
+             "app/page.tsx": f"{use}\nexport default function Page() {{ return null; }}\n"}  # fmt: skip
+    (route,) = build_map(tree(tmp_path, files), None).routes
+    assert sorted(rc.call.path or "" for rc in route.calls) == paths

@@ -21,6 +21,8 @@ from .conftest import STOREFRONT
 
 REWRITE = "rewritten by /api/:path* -> http://127.0.0.1:8000/api/:path*/"
 DJANGO_ENV = "base URL from process.env.DJANGO_URL"
+# the axios instance's baseURL: process.env.NEXT_PUBLIC_API_URL ?? 'http://127.0.0.1:8000/api', the variable unset
+API_DEFAULT = "base URL from the default of process.env.NEXT_PUBLIC_API_URL"
 SEARCH_REASON = (
     "the URL is `url` (`url` is assigned again in src/components/Search.tsx: its value is known only at run time)"
 )
@@ -33,43 +35,42 @@ def slash(path: str) -> str:
 # (method, path, "file:line", status, operation or reason, via, module chain, notes)
 ROOT_LAYOUT = ("src/app/layout.tsx", "src/components/Header.tsx")
 CART_HOOKS = (*ROOT_LAYOUT, "src/hooks/index.ts", "src/hooks/useCart.ts")
+# The root layout's Header uses useCart (not useAddToCart, in the same file): what a route uses is what counts.
 LAYOUT_CALLS = {
     ("POST", "/api/auth/logout/", "src/components/Header.tsx:9", "matched", "POST /api/auth/logout/", (),
      ROOT_LAYOUT, (slash("/api/auth/logout/"), REWRITE)),
     ("GET", "/api/cart/", "src/hooks/useCart.ts:7", "matched", "GET /api/cart/", ("src/lib/fetcher.ts:3",),
      CART_HOOKS, ("through an SWR fetcher", slash("/api/cart/"), REWRITE)),
-    ("POST", "/api/cart/items/", "src/hooks/useCart.ts:11", "matched", "POST /api/cart/items/",
-     ("src/lib/fetcher.ts:6",), CART_HOOKS, ("through an SWR fetcher", slash("/api/cart/items/"), REWRITE)),
 }  # fmt: skip
 
 
-def products_hooks(entry: tuple[str, ...]) -> set[tuple[Any, ...]]:
-    chain = (*entry, "src/hooks/index.ts", "src/hooks/useProducts.ts")
-    return {
-        ("GET", "/api/products/", "src/hooks/useProducts.ts:8", "matched", "GET /api/products/", ("src/lib/api.ts:5",),
-         chain, ()),
-        ("GET", "/api/products/{id}/", "src/hooks/useProducts.ts:13", "matched", "GET /api/products/{id}/",
-         ("src/lib/api.ts:5",), chain, ()),
+def hook(name: str, entry: tuple[str, ...]) -> set[tuple[Any, ...]]:
+    """The call of one hook (src/hooks/<file>.ts), as a route that uses it through the barrel reaches it."""
+    calls = {
+        "useProducts": ("GET", "/api/products/", "src/hooks/useProducts.ts:8", "matched", "GET /api/products/",
+                        ("src/lib/api.ts:5",), (API_DEFAULT,)),
+        "useProduct": ("GET", "/api/products/{id}/", "src/hooks/useProducts.ts:13", "matched",
+                       "GET /api/products/{id}/", ("src/lib/api.ts:5",), (API_DEFAULT,)),
+        "useOrders": ("GET", "/api/orders/", "src/hooks/useOrders.ts:5", "matched", "GET /api/orders/",
+                      ("src/lib/api.ts:5",), (API_DEFAULT,)),
+        "useOrder": ("GET", "/api/orders/{id}/", "src/hooks/useOrders.ts:9", "matched", "GET /api/orders/{id}/",
+                     ("src/hooks/useOrders.ts:11",), (slash("/api/orders/{id}/"), REWRITE)),
+        "useAddToCart": ("POST", "/api/cart/items/", "src/hooks/useCart.ts:11", "matched", "POST /api/cart/items/",
+                         ("src/lib/fetcher.ts:6",), ("through an SWR fetcher", slash("/api/cart/items/"), REWRITE)),
     }  # fmt: skip
+    method, path, where, status, verdict, via, notes = calls[name]
+    module = where.split(":")[0]
+    return {(method, path, where, status, verdict, via, (*entry, "src/hooks/index.ts", module), notes)}
 
 
-def orders_hooks(entry: tuple[str, ...]) -> set[tuple[Any, ...]]:
-    chain = (*entry, "src/hooks/index.ts", "src/hooks/useOrders.ts")
-    return {
-        ("GET", "/api/orders/", "src/hooks/useOrders.ts:5", "matched", "GET /api/orders/", ("src/lib/api.ts:5",),
-         chain, ()),
-        ("GET", "/api/orders/{id}/", "src/hooks/useOrders.ts:9", "matched", "GET /api/orders/{id}/",
-         ("src/hooks/useOrders.ts:11",), chain, (slash("/api/orders/{id}/"), REWRITE)),
-    }  # fmt: skip
-
-
-def actions(entry: str) -> set[tuple[Any, ...]]:
+def action(name: str, entry: str) -> set[tuple[Any, ...]]:
     chain = (entry, "src/app/actions.ts")
     return {
-        ("POST", "/api/checkout/", "src/app/actions.ts:8", "matched", "POST /api/checkout/", (), chain, (DJANGO_ENV,)),
-        ("DELETE", "/api/orders/{id}/", "src/app/actions.ts:14", "matched", "DELETE /api/orders/{id}/", (), chain,
-         (DJANGO_ENV,)),
-    }  # fmt: skip
+        "checkout": {("POST", "/api/checkout/", "src/app/actions.ts:8", "matched", "POST /api/checkout/", (), chain,
+                      (DJANGO_ENV,))},
+        "cancelOrder": {("DELETE", "/api/orders/{id}/", "src/app/actions.ts:14", "matched", "DELETE /api/orders/{id}/",
+                         (), chain, (DJANGO_ENV,))},
+    }[name]  # fmt: skip
 
 
 ACCOUNT_LAYOUT = {
@@ -95,7 +96,7 @@ MODAL_LOGIN = "src/app/@modal/(.)login/page.tsx"
 # route, kind, router, file, files, extra fields, calls
 EXPECTED: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any], set[tuple[Any, ...]]]] = [
     ("/", "page", "app", HOME, ("src/app/layout.tsx", HOME), {},
-     LAYOUT_CALLS | products_hooks((HOME, "src/components/ProductGrid.tsx"))),
+     LAYOUT_CALLS | hook("useProducts", (HOME, "src/components/ProductGrid.tsx"))),
     ("/api/session", "route-handler", "app", "src/app/api/session/route.ts", ("src/app/api/session/route.ts",),
      {"methods": ["GET", "POST"]}, {
         ("GET", "/api/auth/me/", "src/app/api/session/route.ts:7", "matched", "GET /api/auth/me/", (),
@@ -106,18 +107,19 @@ EXPECTED: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any], set[tu
     ("/cart", "page", "app", CART, ("src/app/layout.tsx", CART), {}, LAYOUT_CALLS | {
         ("PUT", "/api/cart/items/{itemId}/", "src/components/CartView.tsx:10", "method",
          "/api/cart/items/{item_id}/ allows DELETE, PATCH, not PUT", ("src/lib/api.ts:7",),
-         (CART, "src/components/CartView.tsx"), ()),
+         (CART, "src/components/CartView.tsx"), (API_DEFAULT,)),
         ("DELETE", "/api/cart/items/{itemId}/", "src/components/CartView.tsx:11", "matched",
-         "DELETE /api/cart/items/{item_id}/", ("src/lib/api.ts:8",), (CART, "src/components/CartView.tsx"), ()),
+         "DELETE /api/cart/items/{item_id}/", ("src/lib/api.ts:8",), (CART, "src/components/CartView.tsx"),
+         (API_DEFAULT,)),
     }),
     ("/checkout", "page", "app", "src/app/(shop)/checkout/page.tsx",
      ("src/app/layout.tsx", "src/app/(shop)/checkout/page.tsx"), {},
-     LAYOUT_CALLS | actions("src/app/(shop)/checkout/page.tsx")),
+     LAYOUT_CALLS | action("checkout", "src/app/(shop)/checkout/page.tsx")),
     # the @stats slot's page renders with /dashboard; the dashboard's private _components/page.tsx is no route
     ("/dashboard", "page", "app", "src/app/dashboard/page.tsx",
      ("src/app/layout.tsx", "src/app/dashboard/layout.tsx", "src/app/dashboard/page.tsx",
       "src/app/dashboard/@stats/page.tsx"), {},
-     LAYOUT_CALLS | orders_hooks(("src/app/dashboard/@stats/page.tsx",))),
+     LAYOUT_CALLS | hook("useOrders", ("src/app/dashboard/@stats/page.tsx",))),
     ("/docs/[...slug]", "page", "app", "src/app/docs/[...slug]/page.tsx",
      ("src/app/layout.tsx", "src/app/docs/[...slug]/page.tsx"), {}, LAYOUT_CALLS),
     ("/login", "page", "app", "src/app/login/page.tsx", ("src/app/layout.tsx", "src/app/login/page.tsx"), {},
@@ -126,15 +128,16 @@ EXPECTED: list[tuple[str, str, str, str, tuple[str, ...], dict[str, Any], set[tu
     ("/login", "page", "app", MODAL_LOGIN, ("src/app/layout.tsx", MODAL_LOGIN), {"slot": "modal", "intercepts": "/"},
      LAYOUT_CALLS | login_form(MODAL_LOGIN)),
     ("/orders", "page", "app", ORDERS, ("src/app/layout.tsx", "src/app/(account)/layout.tsx", ORDERS), {},
-     LAYOUT_CALLS | ACCOUNT_LAYOUT | orders_hooks((ORDERS,))),
+     LAYOUT_CALLS | ACCOUNT_LAYOUT | hook("useOrders", (ORDERS,))),
     ("/orders/[id]", "page", "app", ORDER, ("src/app/layout.tsx", "src/app/(account)/layout.tsx", ORDER), {},
-     LAYOUT_CALLS | ACCOUNT_LAYOUT | orders_hooks((ORDER,)) | actions(ORDER) | {
+     LAYOUT_CALLS | ACCOUNT_LAYOUT | hook("useOrder", (ORDER,)) | action("cancelOrder", ORDER) | {
         ("GET", "/api/orders/{orderId}/lines/{lineId}/", "src/components/OrderLine.tsx:10", "unmatched",
          "no backend operation at /api/orders/{orderId}/lines/{lineId}/", ("src/lib/api.ts:5",),
-         (ORDER, "src/components/OrderLine.tsx"), ()),
+         (ORDER, "src/components/OrderLine.tsx"), (API_DEFAULT,)),
      }),
     ("/products/[id]", "page", "app", PRODUCT, ("src/app/layout.tsx", PRODUCT), {},
-     LAYOUT_CALLS | products_hooks((PRODUCT, "src/components/ProductDetail.tsx")) | {
+     LAYOUT_CALLS | hook("useProduct", (PRODUCT, "src/components/ProductDetail.tsx"))
+     | hook("useAddToCart", (PRODUCT, "src/components/ProductDetail.tsx", "src/components/AddToCartButton.tsx")) | {
         ("GET", "/api/products/{id}/", f"{PRODUCT}:8", "matched", "GET /api/products/{id}/", (), (PRODUCT,),
          (DJANGO_ENV,)),
      }),
