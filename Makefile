@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 DIST ?= dist
 
-.PHONY: demo test bench dist lint typecheck pytest js-test system-deps clean
+.PHONY: demo test bench dist docs lint typecheck pytest js-test system-deps clean
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python scripts/demo.py
@@ -43,6 +43,11 @@ dist: $(VENV)/.dist-installed
 	rm -rf $(DIST)
 	$(BIN)/python -m build --outdir $(DIST) .
 	$(BIN)/twine check --strict $(DIST)/*
+
+# The docs site (MkDocs, mkdocs.yml) into site/; reference pages are generated from the code at build time.
+# `make test` builds it with --strict too (tests/test_docs_site.py).
+docs: $(VENV)/.dev-installed
+	$(BIN)/mkdocs build --strict --site-dir site
 
 system-deps:
 	scripts/install-system-deps.sh
