@@ -74,11 +74,27 @@ def prometheus_config(shop_port: int, exporter_port: int, alertmanager_port: int
     return config
 
 
-def demo_exporter_config(shop_log: Path) -> str:
-    """The shipped journeys plus a ``trace:`` section that reads the shop's log file."""
+def demo_exporter_config(shop_log: Path, storefront: bool = False) -> str:
+    """The shipped journeys plus a ``trace:`` section that reads the shop's log file; with ``storefront``, the
+    storefront's browser journey (synthetic/workflows/storefront.yml) too."""
     shipped = (ROOT / "synthetic" / "workflows" / "demo_shop.yml").read_text()
     added = yaml.safe_dump({"trace": {"logs": [str(shop_log)]}})
-    return f"{shipped}\n# Added by make demo: the shop's JSON log, for /trace/<id>.\n{added}"
+    text = f"{shipped}\n# Added by make demo: the shop's JSON log, for /trace/<id>.\n{added}"
+    if not storefront:
+        return text
+    config = yaml.safe_load(text)
+    journey = yaml.safe_load((ROOT / "synthetic" / "workflows" / "storefront.yml").read_text())
+    config["targets"].update(journey["targets"])
+    config["workflows"].update(journey["workflows"])
+    header = "# Written by make demo: synthetic/workflows/demo_shop.yml and storefront.yml, and the shop's log.\n"
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
+def browser_steps_problem() -> str | None:
+    """Why the exporter cannot run browser steps here (no Playwright, no Chromium), or None."""
+    from synthetic.steps.browser import missing_component
+
+    return missing_component()
 
 
 def main() -> None:
@@ -107,6 +123,8 @@ def main() -> None:
 
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "seed_shop")
+    # The storefront's browser journey buys as its own user: checkout takes the whole cart.
+    manage(env, "seed_shop", "--username", env.setdefault("DEMO_BROWSER_USER", "probe-browser"))
 
     processes = {
         "shop": (
@@ -115,7 +133,10 @@ def main() -> None:
         ),
     }
     exporter_config = STATE / "workflows.yml"
-    exporter_config.write_text(demo_exporter_config(Path(env["DJANGO_LOG_FILE"])))
+    node_problem = storefront_script().node_problem()
+    browser_problem = browser_steps_problem()
+    exporter_config.write_text(demo_exporter_config(Path(env["DJANGO_LOG_FILE"]), storefront=not node_problem
+                                                    and not browser_problem))  # fmt: skip
     processes["exporter"] = (
         f"{sys.executable} -m exporter --config.file={exporter_config}"
         f" --web.listen-address=127.0.0.1:{ports['exporter']}"
@@ -126,7 +147,6 @@ def main() -> None:
         "OpenAPI": f"http://127.0.0.1:{ports['shop']}/api/schema/",
         "faults": f"http://127.0.0.1:{ports['shop']}/_demo/faults",
     }
-    node_problem = storefront_script().node_problem()
     if node_problem is None:
         processes["storefront"] = (
             f"{sys.executable} {ROOT / 'scripts' / 'storefront.py'} serve --port {ports['frontend']}"
@@ -165,6 +185,8 @@ def main() -> None:
         print(f"  not installed: {', '.join(missing)} (sudo apt-get install prometheus prometheus-alertmanager)")
     if node_problem:
         print(f"  no storefront: {node_problem}")
+    elif browser_problem:
+        print(f"  no browser journey (storefront-buy): {browser_problem}")
     print(flush=True)
     os.execve(
         sys.executable,

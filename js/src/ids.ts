@@ -43,13 +43,18 @@ export function isValidRequestId(value: unknown): value is string {
   return typeof value === "string" && VALID_ID.test(value);
 }
 
+/** Whether `requestId` can be a W3C trace-id (32 lower-case hex characters, not all zeros). */
+export function isTraceId(requestId: string): boolean {
+  return /^[0-9a-f]{32}$/.test(requestId) && requestId !== ZERO_TRACE;
+}
+
 /**
- * The `traceparent` for a request ID: version 00, the ID as trace-id when it is 32 hex characters (otherwise a
- * trace-id derived from nothing but fresh randomness, and the server falls back to `X-Request-ID`), a fresh
+ * The `traceparent` for a request ID: version 00, the ID as trace-id when it is one (`isTraceId`; otherwise a
+ * random trace-id: do not send it with that ID, the server would take the trace-id over `X-Request-ID`), a fresh
  * span-id, sampled.
  */
 export function traceparentFor(requestId: string): string {
-  const traceId = /^[0-9a-f]{32}$/.test(requestId) && requestId !== ZERO_TRACE ? requestId : newRequestId();
+  const traceId = isTraceId(requestId) ? requestId : newRequestId();
   return `00-${traceId}-${newSpanId()}-01`;
 }
 
@@ -61,7 +66,11 @@ export function traceIdOf(traceparent: string | null | undefined): string | null
   return match[1] ?? null;
 }
 
-/** Both correlation headers for one call, with a fresh ID unless `requestId` is given. */
+/** The correlation headers for one call, with a fresh ID unless `requestId` is given: `X-Request-ID`, and
+ * `traceparent` when the ID can be its trace-id (the server reads `traceparent` first, so a different trace-id
+ * would win over the ID). */
 export function correlationHeaders(requestId: string = newRequestId()): Record<string, string> {
-  return { [REQUEST_ID_HEADER]: requestId, [TRACEPARENT_HEADER]: traceparentFor(requestId) };
+  const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
+  if (isTraceId(requestId)) headers[TRACEPARENT_HEADER] = traceparentFor(requestId);
+  return headers;
 }

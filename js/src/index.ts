@@ -11,6 +11,7 @@ export {
   REQUEST_ID_HEADER,
   TRACEPARENT_HEADER,
   correlationHeaders,
+  isTraceId,
   isValidRequestId,
   newRequestId,
   newSpanId,

@@ -31,6 +31,14 @@ test("the proxy keeps a valid incoming ID and replaces an invalid one", () => {
   assert.equal(traceIdOf(fresh.requestHeaders.get("traceparent")), fresh.requestId);
 });
 
+test("an ID that cannot be a trace-id goes without traceparent, so the server keeps it", () => {
+  const { requestHeaders } = withRequestId(new Headers({ "X-Request-ID": "route-handler-0001", traceparent: TRACE.replace("00-", "ff-") }));
+  assert.equal(requestHeaders.get("X-Request-ID"), "route-handler-0001");
+  assert.equal(requestHeaders.get("traceparent"), null);
+  assert.equal(incomingRequestId(requestHeaders), "route-handler-0001");
+  assert.deepEqual(Object.keys(forwardedHeaders(requestHeaders)), ["X-Request-ID"]);
+});
+
 test("a route handler forwards the incoming ID, or starts one", () => {
   assert.equal(forwardedHeaders(new Headers({ "X-Request-ID": "incoming-id-1234" }))["X-Request-ID"], "incoming-id-1234");
   assert.match(forwardedHeaders(null)["X-Request-ID"], /^[0-9a-f]{32}$/);

@@ -79,7 +79,17 @@ from ..result import KEPT_URL_CHARS, AssertionResult, StepFailure, StepResult, k
 from ..transport import has_userinfo, origin_of
 from ._base import RunContext, check_budget, fail_on_first_failed_check
 
-__all__ = ["BrowserSpec", "configure", "idempotent", "parse", "parse_expect", "parse_extract", "run"]
+__all__ = [
+    "BrowserSpec",
+    "chromium_path",
+    "configure",
+    "idempotent",
+    "missing_component",
+    "parse",
+    "parse_expect",
+    "parse_extract",
+    "run",
+]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 # DESIGN §4: no sandbox (root, containers), nothing in the background that would talk to the network.
@@ -169,7 +179,7 @@ class BrowserSpec:
     timeout: float = DEFAULT_ACTION_TIMEOUT
 
 
-def _missing_component() -> str | None:
+def missing_component() -> str | None:
     """Why browser steps cannot run here, or None."""
     if importlib.util.find_spec("playwright") is None:
         return (
@@ -288,7 +298,7 @@ def _action(raw: Any, where: str, problems: Problems) -> BrowserAction | None:
 
 def parse(raw: Any, where: str, problems: Problems, targets: list[Target]) -> BrowserSpec:
     """The step's ``browser:`` block; also reports a missing Playwright or Chromium (a load-time error)."""
-    missing = _missing_component()
+    missing = missing_component()
     if missing:
         problems.add(where, missing)
     if not isinstance(raw, Mapping):
@@ -423,7 +433,7 @@ class _Worker:
                     if browser is None or not browser.is_connected():
                         path = chromium_path()
                         if path is None:
-                            raise RuntimeError(_missing_component() or "no Chromium")
+                            raise RuntimeError(missing_component() or "no Chromium")
                         browser = manager.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS))
                     future.set_result(job(browser))
                 except BaseException as error:

@@ -26,10 +26,10 @@ import {
   REQUEST_ID_HEADER,
   TRACEPARENT_HEADER,
   correlationHeaders,
+  isTraceId,
   isValidRequestId,
   newRequestId,
   traceIdOf,
-  traceparentFor,
 } from "../ids.js";
 
 export interface HeaderReader {
@@ -52,8 +52,8 @@ export function incomingRequestId(headers: HeaderReader): string | null {
 export function withRequestId(headers: Headers): { requestHeaders: Headers; requestId: string } {
   const requestHeaders = new Headers(headers);
   const requestId = incomingRequestId(headers) ?? newRequestId();
-  requestHeaders.set(REQUEST_ID_HEADER, requestId);
-  requestHeaders.set(TRACEPARENT_HEADER, traceparentFor(requestId));
+  for (const [name, value] of Object.entries(correlationHeaders(requestId))) requestHeaders.set(name, value);
+  if (!isTraceId(requestId)) requestHeaders.delete(TRACEPARENT_HEADER); // it would win over the ID
   return { requestHeaders, requestId };
 }
 
@@ -82,8 +82,8 @@ export async function serverFetch(input: string | URL, init: ServerFetchInit = {
   const { requestId: given, ...rest } = init;
   const id = given && isValidRequestId(given) ? given : await serverRequestId();
   const headers = new Headers(rest.headers);
-  headers.set(REQUEST_ID_HEADER, id);
-  headers.set(TRACEPARENT_HEADER, traceparentFor(id));
+  headers.delete(TRACEPARENT_HEADER);
+  for (const [name, value] of Object.entries(correlationHeaders(id))) headers.set(name, value);
   const url = safeUrl(String(input));
   const method = (rest.method ?? "GET").toUpperCase();
   let response: Response;
