@@ -40,12 +40,17 @@ def read_rotated(log: Path) -> dict[str, list[str]]:
     return files
 
 
-def test_logrotate_config_parses() -> None:
+def test_logrotate_config_parses(tmp_path: Path) -> None:
+    """Installed as the docs say (mode 0644; logrotate ignores a file others may write), each file parses."""
     logrotate = require_binary("logrotate")
     for name in ("django", "workflow-exporter"):
-        result = subprocess.run([logrotate, "--debug", str(LOGROTATE / name)], capture_output=True, text=True,
-                                timeout=60)  # fmt: skip
+        installed = tmp_path / name
+        installed.write_text((LOGROTATE / name).read_text())
+        installed.chmod(0o644)
+        result = subprocess.run([logrotate, "--debug", "--state", str(tmp_path / "state"), str(installed)],
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
         assert result.returncode == 0 and "error" not in result.stderr.lower(), result.stderr
+        assert "Handling 1 logs" in result.stderr, result.stderr
 
 
 def test_rotation_under_load_loses_and_splits_nothing(tmp_path: Path) -> None:
@@ -54,6 +59,7 @@ def test_rotation_under_load_loses_and_splits_nothing(tmp_path: Path) -> None:
     log.parent.mkdir()
     conf = tmp_path / "shop.logrotate"
     conf.write_text(config_for("django", "/var/log/shop/app.log", log))
+    conf.chmod(0o644)  # as installed; logrotate ignores a config others may write
     shop = start_shop(tmp_path / "shop", f"sqlite:///{tmp_path / 'shop.sqlite3'}",
                       extra_env={"DJANGO_LOG_FILE": str(log)})  # fmt: skip
     sent: list[str] = []
