@@ -366,3 +366,18 @@ def test_dashboard_configmaps_hold_the_committed_json(rendered: list[dict[str, A
     }
     # Client-side `kubectl apply` keeps a copy in an annotation of at most 256 KiB.
     assert all(len(yaml.safe_dump(m)) < 256 * 1024 for m in maps)
+
+
+def test_docs_state_what_the_manifests_set() -> None:
+    """docs/deploy.md quotes the StatefulSet's sizes and flags; they must be the committed ones."""
+    docs = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    statefulset = yaml.safe_load((KUBERNETES / "exporter-statefulset.yaml").read_text())
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    resources = container["resources"]
+    storage = statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+    assert f"requests {resources['requests']['cpu']} CPU and {resources['requests']['memory'][:-2]} MiB" in docs
+    assert f"limits memory to {resources['limits']['memory'][:-2]} MiB" in docs
+    data = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "data")
+    assert f"({storage[:-2]} GiB, mounted\n  at `{data}`)" in docs
+    (retention,) = re.findall(r"--storage\.retention\.size=\S+", container["args"][0])
+    assert f"`{retention}`" in docs
