@@ -34,12 +34,12 @@ from .app import DEFAULT_PROBE_MAX_CONCURRENCY, ExporterApp
 from .frontend_map import cli as frontend_map_cli
 from .history import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from .replay import MAX_BODY_FILE, ReplayError, parse_assignments, plan_replay
+from .report import cli as report_cli
 from .sections import SECTIONS
 from .server import DEFAULT_MAX_CONNECTIONS, HTTPServer, ServerSettings, threads_for
 from .service import Exporter
 from .sharding import Shard
 from .store import DEFAULT_STORAGE_PATH, RunStore, StoreError
-from .report import cli as report_cli
 from .trace import cli as trace_cli
 
 DEFAULT_LISTEN = "127.0.0.1:9716"
