@@ -5,7 +5,6 @@ PrometheusRule groups equal to rules/ and checked by promtool, and the generated
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,8 +57,7 @@ def test_regenerating_changes_nothing() -> None:
 
 def test_check_mode_names_the_files_that_would_change(tmp_path: Path) -> None:
     out = tmp_path / "k"
-    out.mkdir()
-    shutil.copy(KUBERNETES / "grafana-dashboards.yaml", out)
+    assert run_generator("--output-dir", str(out)).returncode == 0
     (out / "prometheusrule.yaml").write_text("# stale\n")
 
     result = run_generator("--check", "--output-dir", str(out))
@@ -381,3 +379,16 @@ def test_docs_state_what_the_manifests_set() -> None:
     assert f"({storage[:-2]} GiB, mounted\n  at `{data}`)" in docs
     (retention,) = re.findall(r"--storage\.retention\.size=\S+", container["args"][0])
     assert f"`{retention}`" in docs
+
+
+def test_the_documented_probe_job_passes_promtool(tmp_path: Path) -> None:
+    """The /probe scrape job that docs/deploy.md gives for Kubernetes is a valid Prometheus scrape config."""
+    promtool = require_binary("promtool")
+    docs = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    (block,) = re.findall(r"<!-- deploy:probe-scrape -->\n```yaml\n(.*?)```", docs, re.DOTALL)
+    jobs = yaml.safe_load(block)
+    assert jobs[0]["params"]["workflow"] and jobs[0]["metrics_path"] == "/probe"
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"scrape_configs": jobs}))
+    result = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
