@@ -1,8 +1,11 @@
 """Switchable faults: the failures the demo shop can be told to show, so the monitoring has something to catch.
 
 Faults exist only when ``DEMO_FAULTS_ENABLED=1``. They start from ``DEMO_FAULTS=name,name`` and change at run
-time through ``GET``/``PUT /_demo/faults``. State lives in the process, so run the shop with one worker
-process (threads are fine) when faults are switched at run time.
+time through ``GET``/``PUT /_demo/faults``. The state of most lives in the process, so run the shop with one
+worker process (threads are fine) when faults are switched at run time; ``db_connection_errors`` too, and a
+separate process (``integrity_check``) gets it from ``DEMO_FAULTS``. The database faults (``DB_FAULTS``:
+``unapplied_migration``, ``schema_drift_db``, ``fk_orphan``) live in the database itself (``demo_shop.db_faults``):
+every process sees them, and they are switched at run time only (or with ``python -m demo_shop demo_fault``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ FAULTS: Mapping[str, str] = {
     "schema_drift": "product detail returns price as a number and stock as a string, against the schema",
     "open_write": "creating a product no longer requires an admin login",
     "cors_wildcard": "API responses allow any origin (*) together with credentials",
+    "unapplied_migration": "the database forgets migration fault_migrations.0001_release_marker was applied",
+    "schema_drift_db": "shop_product.name is widened to 255 characters behind Django's back (no migration)",
+    "fk_orphan": "three order items point at a product row deleted with foreign key checks off",
+    "db_connection_errors": "every second new database connection is refused; connections close after each request",
 }
+DB_FAULTS = frozenset({"unapplied_migration", "schema_drift_db", "fk_orphan"})
 
 
 class FaultState:
@@ -43,6 +51,12 @@ class FaultState:
         if unknown:
             raise ImproperlyConfigured(
                 f"DEMO_FAULTS names unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}"
+            )
+        stored = sorted(requested & DB_FAULTS)
+        if stored:
+            raise ImproperlyConfigured(
+                f"DEMO_FAULTS cannot switch {', '.join(stored)}: they live in the database; switch them at run time "
+                "with PUT /_demo/faults or `python -m demo_shop demo_fault NAME on`"
             )
         return requested
 
@@ -61,18 +75,28 @@ class FaultState:
             return set(self._active)
 
     def snapshot(self) -> dict[str, bool]:
+        """Every fault's state; the database faults read from the database."""
+        from demo_shop import db_faults
+
         active = self.snapshot_set()
-        return {name: name in active for name in FAULTS}
+        stored = db_faults.state()
+        return {name: stored[name] if name in DB_FAULTS else name in active for name in FAULTS}
 
     def update(self, changes: Mapping[str, bool]) -> dict[str, bool]:
+        """Switch faults; raises ``db_faults.FaultSwitchError`` when the database refuses a change."""
+        from demo_shop import db_faults
+
         self.snapshot_set()
         with self._lock:
             assert self._active is not None
             for name, on in changes.items():
+                if name in DB_FAULTS:
+                    continue
                 if on:
                     self._active.add(name)
                 else:
                     self._active.discard(name)
+        db_faults.switch({name: on for name, on in changes.items() if name in DB_FAULTS})
         return self.snapshot()
 
     def reset(self) -> None:
@@ -116,10 +140,15 @@ class FaultsView(APIView):
         return Response(faults.snapshot())
 
     def put(self, request: Request) -> Response:
+        from demo_shop.db_faults import FaultSwitchError
+
         changes, problems = validate_changes(request.data)
         if problems:
             return Response({"detail": "; ".join(problems)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(faults.update(changes))
+        try:
+            return Response(faults.update(changes))
+        except FaultSwitchError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
 
 
 class CorsWildcardFaultMiddleware:

@@ -13,6 +13,8 @@ Environment:
     SLOW_QUERY_SECONDS      statements at least this slow are counted and logged (default 0.5)
     SYNTHETIC_SECRET        shared with the exporter: only HMAC-signed synthetic markers count
     DJANGO_LOG_LEVEL        default INFO; DJANGO_LOG_FILE writes the JSON lines to a file instead of stdout
+    INTEGRITY_REFRESH       "1" runs the integrity checks in the background (default: on with DEMO_FAULTS_ENABLED)
+    INTEGRITY_REFRESH_SECONDS  how often (default 30; the integration's own default is 10 minutes)
 """
 
 import os
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_integration",
     "demo_shop.shop",
+    "demo_shop.fault_migrations",  # one migration, no models: the unapplied_migration fault
 ]
 
 MIDDLEWARE = [
@@ -124,11 +127,18 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 DEMO_FAULTS_ENABLED = os.environ.get("DEMO_FAULTS_ENABLED", "0") == "1"
 DEMO_FAULTS = _env_list("DEMO_FAULTS", "")
 DEMO_SLOW_SECONDS = float(os.environ.get("DEMO_SLOW_SECONDS", "1.2"))
+if DEMO_FAULTS_ENABLED:  # Django's backends plus the db_connection_errors fault (demo_shop/backends)
+    DATABASES["default"]["ENGINE"] = {
+        "django.db.backends.mysql": "demo_shop.backends.mysql",
+        "django.db.backends.sqlite3": "demo_shop.backends.sqlite3",
+    }.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 
 WORKFLOW_EXPORTER = {
     "SLOW_QUERY_SECONDS": float(os.environ.get("SLOW_QUERY_SECONDS", "0.5")),
     "SYNTHETIC_SECRET": os.environ.get("SYNTHETIC_SECRET") or None,
     "TIMING_ALLOW_ORIGIN": CORS_ALLOWED_ORIGINS,
+    "INTEGRITY_REFRESH": os.environ.get("INTEGRITY_REFRESH", "1" if DEMO_FAULTS_ENABLED else "0") == "1",
+    "INTEGRITY_REFRESH_INTERVAL_SECONDS": float(os.environ.get("INTEGRITY_REFRESH_SECONDS", "30")),
 }
 
 LOGGING = logging_config(level=os.environ.get("DJANGO_LOG_LEVEL", "INFO"), file=os.environ.get("DJANGO_LOG_FILE"))

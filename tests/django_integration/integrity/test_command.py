@@ -13,21 +13,22 @@ import pytest
 
 from tests.django_integration.integrity.conftest import Database, manage
 
-Setup = Callable[[Database], Callable[[], None]]
+Undo = Callable[[], object]
+Setup = Callable[[Database], Undo]
 
 
-def nothing(db: Database) -> Callable[[], None]:
+def nothing(db: Database) -> Undo:
     return lambda: None
 
 
-def ahead_of_the_code(db: Database) -> Callable[[], None]:
+def ahead_of_the_code(db: Database) -> Undo:
     """A warning: the database has a migration no file has."""
     now = datetime.now(UTC).replace(tzinfo=None)
     db.sql("INSERT INTO django_migrations (app, name, applied) VALUES ('shop', '0099_newer', %s)", [now])
     return lambda: db.sql("DELETE FROM django_migrations WHERE name = '0099_newer'")
 
 
-def unapplied(db: Database) -> Callable[[], None]:
+def unapplied(db: Database) -> Undo:
     """An error: a migration the database has not applied."""
     db.sql("DELETE FROM django_migrations WHERE app = 'sessions'")
     now = datetime.now(UTC).replace(tzinfo=None)

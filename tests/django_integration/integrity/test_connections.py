@@ -191,7 +191,9 @@ def test_connections_kept_past_the_servers_wait_timeout(
 ) -> None:
     wrapper = alias(database, "integrity_settings", CONN_MAX_AGE=max_age, CONN_HEALTH_CHECKS=health_checks)
     result = Database(database.backend, database.url, wrapper).run("connections")
-    expected = [("stale_connections", "warning", {})] if stale and database.backend == "mariadb" else []
+    expected: list[tuple[str, str, dict[str, str]]] = (
+        [("stale_connections", "warning", {})] if stale and database.backend == "mariadb" else []
+    )
     assert findings(result) == expected
     if expected:
         assert "wait_timeout (28800s)" in result.findings[0].message
