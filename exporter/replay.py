@@ -22,6 +22,7 @@ with ``--web.enable-replay``: POST only, from the exporter's own pages only (the
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import shlex
@@ -303,14 +304,24 @@ def _url_part(text: str, safe: str) -> str:
     return "".join(p if p.startswith(_OPEN) else quote(p, safe=safe) for p in pieces)
 
 
+@functools.lru_cache(maxsize=4)
+def _raw_targets(path: str, mtime_ns: int, size: int) -> Mapping[str, Any]:
+    """The ``targets`` of a config file as written (parsed once per version of the file)."""
+    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, TypeError):
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")[: 4 * 1024 * 1024])
+        if isinstance(raw["targets"], Mapping):
+            return dict(raw["targets"])
+    return {}
+
+
 def _raw_target(config_path: Path, target: str) -> Mapping[str, Any]:
     """The target as the config file writes it (to say which environment variable or file a secret is from)."""
-    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, TypeError):
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")[: 4 * 1024 * 1024])
-        found = raw["targets"][target]
-        if isinstance(found, Mapping):
-            return found
-    return {}
+    try:
+        stat = config_path.stat()
+    except OSError:
+        return {}
+    found = _raw_targets(str(config_path), stat.st_mtime_ns, stat.st_size).get(target)
+    return found if isinstance(found, Mapping) else {}
 
 
 def _origin_note(raw: Any, where: str, config_path: Path) -> str:

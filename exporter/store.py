@@ -2,13 +2,14 @@
 API, the live stream and replays.
 
 Layout. ``--storage.path`` is a directory (default ``data/``, as Prometheus' ``--storage.tsdb.path``) holding
-one SQLite database, ``runs.db``. Each run is one row of ``runs``: the columns lists and filters need
+one SQLite database, ``runs.db``. Each run is one row of ``runs``, with the columns lists and filters need
 (``id`` = the correlation ID, ``workflow``, ``target``, ``result``, ``reason``, ``step``: the failed step,
 ``message`` and its normalised ``message_key``, ``source``, ``started_at`` in unix seconds, ``duration`` in
-seconds, ``replay_of``) and ``summary``: the run's JSON document (``synthetic.run_formats.run_document``)
-without the request/response exchanges, zlib-compressed. Every field a step's document has is kept, so what
-a later version adds to it (timing phases, certificate details) is stored without a schema change. The
-exchanges (heads and bodies, already redacted by the runner) are a row of ``bodies``; they are kept for runs
+seconds, ``replay_of``), and one row of ``documents``: the run's JSON document
+(``synthetic.run_formats.run_document``) without the request/response exchanges, zlib-compressed, apart so
+that lists and filters read small rows. Every field a step's document has is kept, so what a later version
+adds to it (timing phases, certificate details) is stored without a schema change. The exchanges (heads and
+bodies, already redacted by the runner) are a row of ``bodies``; they are kept for runs
 that did not succeed and for the latest successful run of each workflow x target pair. When a pair's next
 successful run lands, the previous one's bodies go, so a year of a 1000-pair config holds 1000 sets of
 successful bodies, not millions.
@@ -76,13 +77,14 @@ DATABASE_FILE = "runs.db"
 DEFAULT_RETENTION_TIME = 7 * 86400.0  # seconds, as Prometheus' --storage.tsdb.retention.time default 15d is to it
 RETENTION_INTERVAL = 60.0  # seconds between retention passes in the writer thread
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a write waits for another process' lock before the store degrades
-WRITE_QUEUE = 10_000  # runs waiting for the writer; beyond it a run is kept in no store (counted)
+WRITE_QUEUE = 2000  # runs waiting for the writer (bounds its memory); beyond it a run is not stored (counted)
 BATCH = 500  # runs per write transaction at most
 MESSAGE_CHARS = 500  # the failed step's message as the runs table keeps it
 SOURCES = ("scheduled", "probe", "cli", "replay")
 RESULTS = ("success", "degraded", "failure")
 APPLICATION_ID = 0x57465845  # "WFXE": marks a SQLite file as a workflow-exporter store
 STATS_SOURCES = ("scheduled", "probe")  # runs that count in a pair's success ratio and percentiles
+STATS_TTL = 10.0  # seconds the pairs' 1h/24h windows are reused for (the pages and /api/v1/workflows)
 
 
 class StoreError(Exception):
@@ -149,10 +151,28 @@ def _backfill_messages(connection: sqlite3.Connection) -> None:
                            (message, normalise_message(message), seq))  # fmt: skip
 
 
+# Version 3: the documents move out of the rows that lists and filters scan (a million runs read in a tenth),
+# and an index covers what the workflows' windows read.
+_V3 = """
+CREATE TABLE documents (
+    seq INTEGER PRIMARY KEY,               -- runs.seq
+    summary BLOB NOT NULL                  -- zlib(JSON): the run document without exchanges
+);
+INSERT INTO documents (seq, summary) SELECT seq, summary FROM runs;
+ALTER TABLE runs DROP COLUMN summary;
+DROP TRIGGER runs_delete;
+CREATE TRIGGER runs_delete AFTER DELETE ON runs BEGIN
+    DELETE FROM bodies WHERE seq = old.seq;
+    DELETE FROM documents WHERE seq = old.seq;
+END;
+CREATE INDEX runs_pair_time ON runs (workflow, target, started_at, source, result, duration);
+"""
+
 # Each entry upgrades the store from the version before it: SQL, then an optional Python step.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
     (_V2, _backfill_messages),
+    (_V3, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -257,13 +277,22 @@ class StoredRun:
 
 @dataclass
 class _Record:
-    """A run on its way to the database: everything encoded once, in the thread that ran it."""
+    """A run on its way to the database. Its summary is made in the thread that ran it (a few microseconds);
+    the document is encoded and compressed (``encode``) by the writer, so a run pays nothing more."""
 
     summary: RunSummary
-    summary_blob: bytes
-    bodies_blob: bytes | None
-    weight: int
     run: RunResult
+    weight: int = 0
+    _blobs: tuple[bytes, bytes | None] | None = None
+
+    def encode(self) -> tuple[bytes, bytes | None]:
+        """The compressed document without exchanges, and the exchanges (None when the run kept none)."""
+        if self._blobs is None:
+            document = run_document(self.run)
+            exchanges = [step.pop("exchange", None) for step in document["steps"]]
+            bodies = _encode(exchanges) if any(e is not None for e in exchanges) else None
+            self._blobs = (_encode(document), bodies)
+        return self._blobs
 
 
 _STEP_RENAMES = {"offset_seconds": "offset", "duration_seconds": "duration", "budget_seconds": "budget"}
@@ -343,27 +372,33 @@ def normalise_message(message: str) -> str:
     return text.strip()[:200]
 
 
+def _step_problem(run: RunResult) -> StepResult | None:
+    """``_problem_step`` on a run: the first failed step, else the first over its budget."""
+    failed = next((step for step in run.steps if step.status == "failed"), None)
+    return failed or next((step for step in run.steps if getattr(step, "degraded", False)), None)
+
+
 def _record(run: RunResult, source: str, replay_of: str | None, weigh: bool) -> _Record:
-    document = run_document(run)
-    exchanges = [step.pop("exchange", None) for step in document["steps"]]
-    problem = _problem_step(document)
-    message = _problem_message(document)
+    problem = _step_problem(run)
+    message = ""
+    if problem is not None:
+        message = problem.message or next((f"{a.name}: {a.message}" for a in problem.assertions if not a.ok), "")
+    result = getattr(run, "result", None) or ("success" if run.success else "failure")
     summary = RunSummary(
         id=run.correlation_id,
         workflow=run.workflow,
         target=run.target,
-        result=str(document["result"]),
-        reason=problem.get("reason") if problem else None,
-        step=problem.get("name") if problem else None,
-        message=message,
+        result=str(result),
+        reason=problem.reason if problem else None,
+        step=problem.name if problem else None,
+        message=message[:MESSAGE_CHARS],
         source=source,
         started_at=run.started_at,
         duration=run.duration,
         replay_of=replay_of,
-        has_bodies=any(exchange is not None for exchange in exchanges),
+        has_bodies=any(step.exchange is not None for step in run.steps),
     )
-    bodies = _encode(exchanges) if summary.has_bodies else None
-    return _Record(summary, _encode(document), bodies, run_size(run) if weigh else 0, run)
+    return _Record(summary, run, run_size(run) if weigh else 0)
 
 
 # --- queries ---------------------------------------------------------------------------------------------------
@@ -458,6 +493,18 @@ class FailureGroup:
 
 
 WINDOWS = {"1h": 3600.0, "24h": 86400.0}
+
+
+def _window(runs: list[tuple[float, str]]) -> Window:
+    """A ``Window`` of (duration, result) pairs: nearest-rank p50 and p95 (the value at rank ceil(p*n))."""
+    if not runs:
+        return Window()
+    durations = sorted(duration for duration, _ in runs)
+    n = len(durations)
+    successes = sum(1 for _, result in runs if result != "failure")
+    return Window(n, successes, durations[(n * 50 + 99) // 100 - 1], durations[(n * 95 + 99) // 100 - 1])
+
+
 TREND_RUNS = 40
 _SUMMARY_COLUMNS = (
     "id, workflow, target, result, reason, step, message, source, started_at, duration, replay_of, has_bodies, seq"
@@ -607,6 +654,7 @@ class RunStore:
         clock: Callable[[], float] = time.time,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         retention_interval: float = RETENTION_INTERVAL,
+        stats_ttl: float = STATS_TTL,
     ) -> None:
         self.retention_time = retention_time
         self.retention_size = retention_size
@@ -615,6 +663,10 @@ class RunStore:
         self.metrics = metrics
         self.clock = clock
         self.retention_interval = retention_interval
+        self.stats_ttl = stats_ttl
+        self._windows_cache: dict[
+            tuple[tuple[str, str], ...], tuple[float, dict[str, dict[tuple[str, str], Window]]]
+        ] = {}
         self.degraded = False
         self.directory = Path(path) if path not in (None, "") else None
         self._pending: dict[str, _Record] = {}
@@ -631,9 +683,8 @@ class RunStore:
             for reason in ("age", "size", "count"):
                 metrics.store_deleted_runs.labels(reason)
         self._db = self._open(busy_timeout)
-        with self._db.read() as connection:
+        with self._db.read() as connection:  # (an in-memory store starts empty: its weight is 0)
             self._count = connection.execute("SELECT count(*) FROM runs").fetchall()[0][0]
-            self._memory_bytes = connection.execute("SELECT coalesce(sum(weight), 0) FROM runs").fetchall()[0][0]
         # A disk store writes in a thread of its own; an in-memory one (nothing to wait for) as runs are added.
         self._thread: threading.Thread | None = None
         self._memory_lock = threading.Lock()
@@ -682,7 +733,9 @@ class RunStore:
         here). ``source`` is one of ``SOURCES``; ``replay_of`` the ID of the run this one replays."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-        record = _record(run, source, replay_of, weigh=True)
+        record = _record(
+            run, source, replay_of, weigh=self._db.path is None
+        )  # the weight bounds the in-memory store only
         if self._closed:  # a run that ends after the exporter stopped
             return record.summary
         with self._pending_lock:
@@ -789,15 +842,17 @@ class RunStore:
                     self._memory_bytes -= weight
                 cursor = connection.execute(
                     "INSERT INTO runs (id, workflow, target, result, reason, step, message, message_key, source, "
-                    "started_at, duration, replay_of, has_bodies, weight, summary) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "started_at, duration, replay_of, has_bodies, weight) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (s.id, s.workflow, s.target, s.result, s.reason, s.step, s.message, normalise_message(s.message),
                      s.source, s.started_at, s.duration, s.replay_of, int(s.has_bodies),
-                     record.weight if db.path is None else 0, record.summary_blob),
+                     record.weight if db.path is None else 0),
                 )  # fmt: skip
                 seq = cursor.lastrowid
-                if record.bodies_blob is not None:
-                    connection.execute("INSERT INTO bodies (seq, data) VALUES (?, ?)", (seq, record.bodies_blob))
+                document, bodies = record.encode()
+                connection.execute("INSERT INTO documents (seq, summary) VALUES (?, ?)", (seq, document))
+                if bodies is not None:
+                    connection.execute("INSERT INTO bodies (seq, data) VALUES (?, ?)", (seq, bodies))
                 if s.result == "success" and s.has_bodies:
                     # Only the latest successful run of a pair keeps its bodies.
                     older = connection.execute(
@@ -889,16 +944,17 @@ class RunStore:
             with contextlib.suppress(Exception):
                 rows = failed.writer.execute(
                     "SELECT runs.id, workflow, target, result, reason, step, message, message_key, source, "
-                    "started_at, duration, replay_of, has_bodies, summary, bodies.data FROM runs "
-                    "LEFT JOIN bodies USING (seq) ORDER BY seq DESC LIMIT ?", (self.limit,)
+                    "started_at, duration, replay_of, has_bodies, documents.summary, bodies.data FROM runs "
+                    "JOIN documents USING (seq) LEFT JOIN bodies USING (seq) ORDER BY seq DESC LIMIT ?", (self.limit,)
                 ).fetchall()  # fmt: skip
                 with memory.write() as connection:
                     for row in reversed(rows):
                         cursor = connection.execute(
                             "INSERT INTO runs (id, workflow, target, result, reason, step, message, message_key, "
-                            "source, started_at, duration, replay_of, has_bodies, summary) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row[:14]
+                            "source, started_at, duration, replay_of, has_bodies) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row[:13]
                         )  # fmt: skip
+                        connection.execute("INSERT INTO documents VALUES (?, ?)", (cursor.lastrowid, row[13]))
                         if row[14] is not None:
                             connection.execute("INSERT INTO bodies VALUES (?, ?)", (cursor.lastrowid, row[14]))
                 copied = len(rows)
@@ -929,7 +985,8 @@ class RunStore:
             return StoredRun(record.run, record.summary)
         with self._db.read() as connection:
             rows = connection.execute(
-                f"SELECT {_SUMMARY_COLUMNS}, summary, bodies.data FROM runs LEFT JOIN bodies USING (seq) WHERE id = ?",
+                f"SELECT {_SUMMARY_COLUMNS}, documents.summary, bodies.data FROM runs JOIN documents USING (seq) "
+                "LEFT JOIN bodies USING (seq) WHERE id = ?",
                 (run_id,),
             ).fetchall()
         if not rows:
@@ -999,33 +1056,36 @@ class RunStore:
         self, pairs: Iterable[tuple[str, str]], now: float | None = None
     ) -> dict[tuple[str, str], PairStats]:
         """For each (workflow, target): its last run, each of ``WINDOWS`` and the trend of its last
-        ``TREND_RUNS`` runs. Only scheduled and probe runs count (a replay or a command-line run is a person's)."""
+        ``TREND_RUNS`` runs. Only scheduled and probe runs count (a replay or a command-line run is a person's).
+        The windows are computed at most every ``stats_ttl`` seconds for the same pairs (a day of a hundred pairs
+        at one run a minute is 144 000 runs to read); the last run and the trend are always current."""
+        asked = now
         now = self.clock() if now is None else now
         pairs = list(dict.fromkeys(pairs))
         sources = ", ".join(f"'{s}'" for s in STATS_SOURCES)
-        windows: dict[str, dict[tuple[str, str], Window]] = {}
+        longest = max(WINDOWS.values())
+        cached = self._windows_cache.get(tuple(pairs)) if asked is None else None
+        reuse = cached is not None and 0 <= time.monotonic() - cached[0] < self.stats_ttl
+        windows: dict[str, dict[tuple[str, str], Window]] = cached[1] if cached and reuse else {n: {} for n in WINDOWS}
         trends: dict[tuple[str, str], list[tuple[float, float, str, RunSummary]]] = {}
         with self._db.read() as connection:
-            for name, seconds in WINDOWS.items():
-                rows = connection.execute(
-                    f"""
-                    WITH w AS (
-                        SELECT workflow, target, result, duration,
-                               row_number() OVER (PARTITION BY workflow, target ORDER BY duration) AS rank,
-                               count(*) OVER (PARTITION BY workflow, target) AS n
-                        FROM runs WHERE started_at >= ? AND started_at <= ? AND source IN ({sources}))
-                    SELECT workflow, target, max(n), sum(result != 'failure'),
-                           max(CASE WHEN rank = (n * 50 + 99) / 100 THEN duration END),
-                           max(CASE WHEN rank = (n * 95 + 99) / 100 THEN duration END)
-                    FROM w GROUP BY workflow, target""",
-                    (now - seconds, now),
-                ).fetchall()  # fmt: skip
-                windows[name] = {(r[0], r[1]): Window(r[2], r[3], r[4], r[5]) for r in rows}
             for pair in pairs:
+                if not reuse:
+                    # One range of the covering index runs_pair_time per pair, sorted here (a window function
+                    # over every pair's day of runs took twenty times as long).
+                    rows = connection.execute(
+                        f"SELECT started_at, duration, result FROM runs WHERE workflow = ? AND target = ? "
+                        f"AND started_at >= ? AND started_at <= ? AND source IN ({sources})",
+                        (*pair, now - longest, now),
+                    ).fetchall()  # fmt: skip
+                    for name, seconds in WINDOWS.items():
+                        windows[name][pair] = _window([(d, r) for t, d, r in rows if t >= now - seconds])
                 rows = connection.execute(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE workflow = ? AND target = ? "
                                           f"AND source IN ({sources}) ORDER BY seq DESC LIMIT ?",
                                           (*pair, TREND_RUNS)).fetchall()  # fmt: skip
                 trends[pair] = [(s.started_at, s.duration, s.result, s) for s in map(_summary, rows)]
+        if asked is None and not reuse:
+            self._windows_cache = {tuple(pairs): (time.monotonic(), windows)}
         pending = [r.summary for r in self._pending_records() if r.summary.source in STATS_SOURCES]
         stats = {}
         for pair in pairs:

@@ -140,6 +140,8 @@ def main() -> None:
     processes["exporter"] = (
         f"{sys.executable} -m exporter --config.file={exporter_config}"
         f" --web.listen-address=127.0.0.1:{ports['exporter']}"
+        # Runs survive a restart of the demo (its run pages and exemplar links keep working); replays from the pages.
+        f" --storage.path={STATE / 'exporter-data'} --web.enable-replay"
     )
     urls = {
         "demo shop": f"http://127.0.0.1:{ports['shop']}/api/products/",

@@ -3,7 +3,7 @@ the real exporter server. The landing page shows a new run without a reload, its
 page opens on the failed step (reached from the landing page in one click), the failures page groups them, and the
 replay button (with --web.enable-replay) creates a linked run.
 
-Screenshots go to each test's temp dir; ``UPDATE_DOCS_IMAGES=1`` also copies them to docs/images/.
+Screenshots go to each test's temp dir; ``UPDATE_DOCS_IMAGES=1`` also copies one of each page to docs/images/.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - the test extra installs it
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"]  # fmt: skip
 DOCS_IMAGES = REPO_ROOT / "docs" / "images"
+DOCS_PAGES = ("landing", "run", "failures")  # one picture of each page in the docs
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def page(browser: BrowserContext) -> Iterator[Page]:
 def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+    if os.environ.get("UPDATE_DOCS_IMAGES") == "1" and name in DOCS_PAGES:
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOCS_IMAGES / path.name)
     return path

@@ -151,9 +151,9 @@ def test_the_store_file_holds_no_secret(serve_exporter, target, tmp_path: Path) 
     assert not run.success
     running.exporter.store.flush()
     with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as connection:
-        rows = (
-            connection.execute("SELECT * FROM runs").fetchall() + connection.execute("SELECT * FROM bodies").fetchall()
-        )
+        tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = [row for table in tables for row in connection.execute(f"SELECT * FROM {table}").fetchall()]
+    assert {"runs", "documents", "bodies"} <= set(tables)
     text = "".join(zlib.decompress(v).decode() if isinstance(v, bytes) else str(v) for row in rows for v in row)
     assert run.correlation_id in text and "[REDACTED]" in text
     assert secret not in text
@@ -334,30 +334,42 @@ def test_in_memory_store_is_bounded_like_the_history(open_store) -> None:
 # --- schema versions -------------------------------------------------------------------------------------------
 
 
-def test_a_store_of_an_older_schema_is_upgraded_in_place(tmp_path: Path, open_store) -> None:
-    """A version-1 store (before failures were grouped by message) gets the new columns, filled from its runs."""
+# What each older schema version wrote for one failed run (the columns it had, the document inside the row).
+OLD_ROWS = {
+    1: "INSERT INTO runs (id, workflow, target, result, reason, step, source, started_at, duration, summary) "
+    "VALUES ('old-run', 'checkout', 'shop', 'failure', 'http_status', 'pay', 'scheduled', ?, 0.5, ?)",
+    2: "INSERT INTO runs (id, workflow, target, result, reason, step, source, started_at, duration, summary, message, "
+    "message_key) VALUES ('old-run', 'checkout', 'shop', 'failure', 'http_status', 'pay', 'scheduled', ?, 0.5, ?, "
+    "'expected status 201, got 503', 'expected status <n>, got <n>')",
+}
+
+
+@pytest.mark.parametrize("version", sorted(OLD_ROWS))
+def test_a_store_of_an_older_schema_is_upgraded_in_place(tmp_path: Path, open_store, version: int) -> None:
+    """Version 1 (before failures were grouped by message) and 2 (documents inside the rows) are brought to the
+    current schema: new columns filled from the runs, documents moved; the runs read back as they were."""
+    assert version < SCHEMA_VERSION
     (tmp_path / "data").mkdir()
     old = sqlite3.connect(tmp_path / "data" / DATABASE_FILE, isolation_level=None)
-    _migrate(old, "old store", upto=1)
-    document = run_document(make_run("v1-run", failed="pay", message="expected status 201, got 503"))
+    _migrate(old, "old store", upto=version)
+    document = run_document(make_run("old-run", failed="pay", message="expected status 201, got 503"))
     for step in document["steps"]:
         step.pop("exchange")
-    old.execute(
-        "INSERT INTO runs (id, workflow, target, result, reason, step, source, started_at, duration, summary) "
-        "VALUES ('v1-run', 'checkout', 'shop', 'failure', 'http_status', 'pay', 'scheduled', ?, 0.5, ?)",
-        (NOW, zlib.compress(json.dumps(document).encode())),
-    )
+    old.execute(OLD_ROWS[version], (NOW, zlib.compress(json.dumps(document).encode())))
     old.close()
     store = open_store()
     with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as check:
         assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
+        columns = {row[1] for row in check.execute("PRAGMA table_info(runs)")}
+    assert "summary" not in columns and {"message", "message_key"} <= columns
     (group,) = store.failure_groups(RunFilter())
     assert (group.message, group.count, group.examples[0].message) == (
         "expected status <n>, got <n>", 1, "expected status 201, got 503")  # fmt: skip
-    assert store.get("v1-run").steps[1].message == "expected status 201, got 503"
-    store.add(make_run("v2-run"))
+    stored = store.get("old-run")
+    assert stored is not None and stored.steps[1].message == "expected status 201, got 503"
+    store.add(make_run("new-run"))
     store.flush()
-    assert [s.id for s in store.runs(RunFilter())[0]] == ["v2-run", "v1-run"]
+    assert [s.id for s in store.runs(RunFilter())[0]] == ["new-run", "old-run"]
 
 
 @pytest.mark.parametrize(
