@@ -36,6 +36,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/exporter_throughput.py
 	$(BIN)/python benchmarks/trace.py
 	$(BIN)/python benchmarks/frontend_map.py
+	$(BIN)/python benchmarks/contracts.py
 	$(BIN)/python benchmarks/store.py
 
 # An sdist and a wheel (built from the sdist, so the sdist is proven complete) in $(DIST)/, checked by twine.
