@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from grafana_foundation_sdk.models import dashboard as model
 
-from . import api, database, detail, frontend, overview
+from . import api, database, detail, frontend, overview, web
 
 # uid -> build(): the one registry the generator iterates.
 DASHBOARDS: dict[str, Callable[[], model.Dashboard]] = {
@@ -29,6 +29,7 @@ DASHBOARDS: dict[str, Callable[[], model.Dashboard]] = {
     api.UID: api.build,
     database.UID: database.build,
     frontend.UID: frontend.build,
+    web.UID: web.build,
 }
 
 __all__ = ["DASHBOARDS"]

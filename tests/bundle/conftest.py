@@ -116,9 +116,24 @@ def demo_stack(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def _make_events(shop: ShopServer) -> None:
-    """A few seconds of each fault, while the exporter's workflows run every 2 s."""
+    """A few seconds of each fault, while the exporter's workflows run every 2 s; and the storefront's beacons
+    (a page error, Web Vitals of two routes) posted to /client-logs as its pages post them."""
     for fault in ("n_plus_one", "slow_products", "checkout_errors", "schema_drift"):
         shop.set_faults(**{fault: True})
+        _post_beacons(shop)
         time.sleep(4)
         shop.set_faults(**{fault: False})
+
+
+def _post_beacons(shop: ShopServer) -> None:
+    def vital(name: str, value: float, route: str) -> dict[str, object]:
+        return {"level": "info", "kind": "vital", "message": f"{name} {value}", "route": route,
+                "vital": {"name": name, "value": value}}  # fmt: skip
+
+    events = [vital(name, value, route) for route in ("/products", "/products/[id]")
+              for name, value in (("LCP", 3100), ("INP", 260), ("FCP", 900), ("TTFB", 300), ("CLS", 0.12))]  # fmt: skip
+    events.append({"level": "error", "kind": "error", "message": "TypeError: x is undefined", "route": "/checkout",
+                   "correlation_id": uuid.uuid4().hex})  # fmt: skip
+    events.append(vital("TTFB", 200, "/checkout"))
+    requests.post(f"{shop.url}/client-logs", json={"events": events}, timeout=10).raise_for_status()
     requests.get(f"{shop.url}/no/such/page/", timeout=10)

@@ -37,8 +37,8 @@ def recording_rules() -> list[tuple[Path, dict[str, Any]]]:
 
 def test_one_rules_file_per_concern() -> None:
     assert [p.name for p in RULE_FILES] == [
-        "api.rules.yml", "database.rules.yml", "exporter.rules.yml", "frontend.rules.yml", "mysql.rules.yml",
-        "workflows.rules.yml",
+        "api.rules.yml", "browser.rules.yml", "database.rules.yml", "exporter.rules.yml", "frontend.rules.yml",
+        "mysql.rules.yml", "workflows.rules.yml",
     ]  # fmt: skip
     assert {p.name.removesuffix("_test.yml") for p in TEST_FILES} == {
         p.name.removesuffix(".rules.yml") for p in RULE_FILES
