@@ -172,10 +172,11 @@ def build() -> model.Dashboard:
         graph(
             "Step failures by reason",
             "Failed steps per rate interval by step and reason (dns, connect, tls, timeout, http_status, "
-            "protocol, redirect, assertion, schema, extraction, sql, circuit_open, internal). connect/dns/tls: "
-            "the target is unreachable; protocol/redirect: it answered what HTTP does not allow or redirected "
-            "where a run cannot follow; http_status/schema: the API changed or broke; assertion: too slow or wrong "
-            "content; internal: a bug in the exporter. Diamonds are exemplars (run correlation IDs).",
+            "protocol, redirect, assertion, schema, extraction, sql, page_error, request_failed, circuit_open, "
+            "internal). connect/dns/tls: the target is unreachable; protocol/redirect: it answered what HTTP does "
+            "not allow or redirected where a run cannot follow; http_status/schema: the API changed or broke; "
+            "page_error/request_failed: a browser step's page threw or could not make a request (CORS); assertion: "
+            "too slow or wrong content; internal: a bug in the exporter. Diamonds are exemplars (run correlation IDs).",
             "short",
             target(
                 f"sum by (step, reason) ({increase('workflow_step_failures_total', *steps)})\nor on() {zero('reason')}",
