@@ -48,7 +48,7 @@ def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
 def test_strict_build_passes(tmp_path: Path) -> None:
     result = build(MKDOCS_YML, tmp_path / "site")
     assert result.returncode == 0, result.stderr
-    for page in ("index", "deploy", "reference/cli", "reference/configuration", "reference/settings"):
+    for page in ("index", "deploy", "reference/cli", "reference/configuration", "reference/settings", "api"):
         path = tmp_path / "site" / ("index.html" if page == "index" else f"{page}/index.html")
         assert path.is_file(), page
     # A link to a repository file outside docs/ points at the repository.
