@@ -1,14 +1,17 @@
 """Workflow database (``workflow-database``): MySQL from mysqld_exporter 0.14 (up, connections
 against max_connections, questions, slow queries, commands, processlist threads, top statement
 digests from performance_schema) next to what the Django app sees per route (DB time, share of
-request time in SQL, queries per request, slow and repeated queries)."""
+request time in SQL, queries per request, slow and repeated queries), what its integrity checks find
+(unapplied and missing migrations, schema drift, orphaned rows, check freshness) and how its
+connections fare (errors by class, connect time, opened, reused, stale)."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import prometheus as prometheus_model
 
 from ._board import Board
-from ._panels import TO_API, TO_API_ROUTE, UIDS, graph, single, target
+from ._panels import TO_API, TO_API_ROUTE, UIDS, graph, grid, single, target
 from ._promql import TINY, mean, quantile, rate, sel, zero
 
 UID = UIDS["database"]
@@ -174,4 +177,146 @@ def build() -> model.Dashboard:
             links=[TO_API],
         ),
     )
+    _integrity(board)
     return board.build()
+
+
+def _integrity(board: Board) -> None:
+    """What the integration's integrity checks find (django_integrity_*) and how its connections fare."""
+    board.row("Integrity: migrations, schema, foreign keys (the Django side)")
+    findings = "django_integrity_findings"
+    board.add(
+        grid(
+            "Integrity findings by model and relation",
+            "Every model and relation the integrity checks looked at, worst first: unapplied migrations per app, "
+            "model changes without a migration, differences between a model and its table, rows whose foreign key "
+            "points at nothing. Anything above 0 has an alert; `manage.py integrity_check` names the column or "
+            "the rows.",
+            "short",
+            target(
+                f"sort_desc(max by (alias, app_label) ({sel('django_integrity_unapplied_migrations')}))",
+                ref="A",
+                instant=True,
+                fmt=prometheus_model.PromQueryFormat.TABLE,
+            ),
+            target(
+                f"sort_desc(max by (app_label, model) ({sel('django_integrity_missing_migrations')}))",
+                ref="B",
+                instant=True,
+                fmt=prometheus_model.PromQueryFormat.TABLE,
+            ),
+            target(
+                f"sort_desc(max by (alias, app_label, model) ({sel('django_integrity_schema_drift')}))",
+                ref="C",
+                instant=True,
+                fmt=prometheus_model.PromQueryFormat.TABLE,
+            ),
+            target(
+                "sort_desc(max by (alias, app_label, model, relation, target) "
+                f"({sel('django_integrity_orphaned_rows')}))",
+                ref="D",
+                instant=True,
+                fmt=prometheus_model.PromQueryFormat.TABLE,
+            ),
+            width=14,
+            height=10,
+            rename={
+                "Value #A": "unapplied migrations",
+                "Value #B": "changes without a migration",
+                "Value #C": "schema differences",
+                "Value #D": "orphaned rows",
+            },
+        ),
+        graph(
+            "Findings by check and level",
+            "Findings of each check's last run, by level. A step up after a deploy points at the deploy (a "
+            "migration not run, a model changed without one); a slow climb of orphaned rows at an import or a "
+            "job that writes past the ORM.",
+            "short",
+            target(f"sum by (check, level) ({sel(findings)})", "{{check}} {{level}}"),
+            width=10,
+            height=10,
+            stacked=True,
+        ),
+    )
+    board.add(
+        graph(
+            "Orphaned rows by relation",
+            "Rows whose foreign key points at no parent row, per relation (model.field -> target). They appear "
+            "where the database did not enforce the key: imports with FOREIGN_KEY_CHECKS=0, MyISAM, manual deletes.",
+            "short",
+            target(
+                f"max by (app_label, model, relation, target) ({sel('django_integrity_orphaned_rows')})",
+                "{{app_label}}.{{model}}.{{relation}} -> {{target}}",
+            ),
+            width=8,
+        ),
+        single(
+            "Since each check last completed",
+            "Time since each integrity check last covered everything. More than three refresh intervals raises "
+            "JourneyIntegrityChecksStale: the refresher stopped, the check fails, or a foreign key scan never "
+            "finishes within its budget.",
+            "s",
+            target(
+                f"time() - max by (check) ({sel('django_integrity_check_last_complete_timestamp_seconds')})",
+                "{{check}}",
+                instant=True,
+            ),
+            width=8,
+            height=8,
+            steps=[(None, "green"), (1800, "orange"), (3600, "red")],
+        ),
+        graph(
+            "Integrity check duration",
+            "How long each check's last run took. A foreign key scan that grows with the tables is bounded by "
+            "INTEGRITY_BUDGET_SECONDS and continues next run; a check that cannot run at all raises "
+            "JourneyIntegrityCheckFailing (django_integrity_check_success 0).",
+            "s",
+            target(f"max by (check) ({sel('django_integrity_check_duration_seconds')})", "{{check}}"),
+            width=8,
+        ),
+    )
+    board.row("Connections (the Django side)")
+    board.add(
+        graph(
+            "Connection errors by class",
+            "Connections the application failed to open, or lost under a statement (gone_away), per second by "
+            "class: refused and timeout point at the database host or network, too_many_connections at "
+            "max_connections, auth at a rotated password.",
+            "cps",
+            target(
+                f"sum by (alias, error_class) ({rate('django_db_connection_errors_total')})",
+                "{{alias}} {{error_class}}",
+            ),
+            width=8,
+        ),
+        graph(
+            "Connect time",
+            "Mean and 95th percentile time from connect() to a usable connection. Rising connect time with "
+            "CONN_MAX_AGE = 0 slows every request that touches the database: look at name resolution, TLS and the "
+            "database's load.",
+            "s",
+            target(
+                f"sum by (alias) ({rate('django_db_connect_duration_seconds_sum')})\n/\n"
+                f"clamp_min(sum by (alias) ({rate('django_db_connect_duration_seconds_count')}), {TINY})",
+                "{{alias}} mean",
+            ),
+            target(quantile(0.95, "django_db_connect_duration_seconds", "alias"), "{{alias}} p95", ref="B"),
+            width=8,
+        ),
+        graph(
+            "Connections opened, reused and found stale",
+            "Connections opened per second, requests that reused a kept connection (CONN_MAX_AGE) and kept "
+            "connections Django found dead and replaced (CONN_HEALTH_CHECKS). Many opened and few reused: every "
+            "request pays for connecting.",
+            "ops",
+            target(f"sum by (alias) ({rate('django_db_connections_opened_total')})", "{{alias}} opened"),
+            target(f"sum by (alias) ({rate('django_db_connection_reuses_total')})", "{{alias}} reused", ref="B"),
+            target(
+                f"sum by (alias) ({rate('django_db_connection_health_check_failures_total')})",
+                "{{alias}} stale, replaced",
+                ref="C",
+            ),
+            width=8,
+        ),
+    )
