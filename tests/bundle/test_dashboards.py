@@ -34,8 +34,14 @@ LINT_FILE = GRAFANA / ".lint"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
 DASHBOARD_PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "dashboards.yml"
 
-UIDS = {"workflow-overview", "workflow-detail", "workflow-api", "workflow-database", "workflow-frontend",
-        "workflow-web"}
+UIDS = {
+    "workflow-overview",
+    "workflow-detail",
+    "workflow-api",
+    "workflow-database",
+    "workflow-frontend",
+    "workflow-web",
+}
 TAG = "workflow-exporter"
 MIN_SCHEMA_VERSION = 39  # Grafana 10.4; the pinned SDK emits 41 (Grafana 11.6, the compose image)
 DEPRECATED_PANELS = {"graph", "singlestat", "table-old"}

@@ -86,12 +86,15 @@ PAGES: dict[str, tuple[int, str]] = {
         """<!doctype html><title>d</title><p id="s">waiting</p><script>
         fetch("DEAD/api/ok").then(() => { s.textContent = "done"; }, () => { s.textContent = "failed"; });</script>""",
     ),
-    "/shift": (200, """<!doctype html><title>s</title><div id="banner"></div><p>text below</p><script>
+    "/shift": (
+        200,
+        """<!doctype html><title>s</title><div id="banner"></div><p>text below</p><script>
         // after the first paint, so the shift counts; then a marker the step waits for
         requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => {
           document.getElementById("banner").style.height = "300px";
           setTimeout(() => document.body.insertAdjacentHTML("beforeend", "<p>shifted</p>"), 300);
-        }, 100)));</script>"""),
+        }, 100)));</script>""",
+    ),
 }
 
 
