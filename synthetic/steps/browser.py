@@ -116,6 +116,7 @@ KEPT_MESSAGE_TEXT = 1000
 SCREENSHOT_MAX_BYTES = 2 * 1024 * 1024
 SCREENSHOTS_KEPT = 500  # files in the screenshot directory; the oldest go first
 _FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+STATIC_EXTENSIONS = "js|mjs|css|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|txt|json|wasm"
 
 # Web Vitals of the current document, measured by the browser's own PerformanceObserver entries (the same
 # entries Google's web-vitals reads): LCP, FCP, CLS (largest session window), INP (the longest interaction;
@@ -589,8 +590,12 @@ def _open(session: _Session, browser: Any, context: RunContext) -> None:
             pass
 
     if home is not None:
+        # Only what can be a document comes through Python: not Next.js' /_next/ files nor static files by their
+        # extension (each intercepted request is a round trip between Chromium, Playwright's driver and us).
         scheme, host, port = home
-        bctx.route(re.compile(rf"^{re.escape(scheme)}://{re.escape(host)}(:{port})?(/|$)"), documents_carry_the_run_id)
+        static = rf"(?![^?#]*\.(?:{STATIC_EXTENSIONS})(?:[?#]|$))"
+        origin = rf"^{re.escape(scheme)}://{re.escape(host)}(:{port})?"
+        bctx.route(re.compile(rf"{origin}(/(?!_next/){static}[^?#]*)?([?#].*)?$"), documents_carry_the_run_id)
     page = bctx.new_page()
     page.on("console", lambda message: _console(session, message))
     page.on("pageerror", lambda error: _remember(session.page_errors, _error_text(error)))
