@@ -69,7 +69,7 @@ def shop_document(django_db_blocker: Any) -> ApiDocument:
 @pytest.fixture(scope="module")
 def generated(shop_document: ApiDocument) -> dict[str, Any]:
     negative = NegativeData()
-    return {op.label: negative.cases(shop_document, op, 20) for op in shop_document.operations}
+    return {op.label: negative.cases(shop_document, op, 6) for op in shop_document.operations}
 
 
 def test_unsafe_requests_always_carry_what_makes_them_invalid(shop_document: ApiDocument,

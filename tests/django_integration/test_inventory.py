@@ -211,6 +211,7 @@ def open_write() -> Iterator[None]:
     faults.reset()
 
 
+@pytest.mark.django_db  # switching a fault reads the database faults' state too
 def test_the_demo_shop_reports_post_products_writable_only_while_open_write(open_write: None) -> None:
     def writable() -> list[tuple[str, str]]:
         return [(f.method, f.route) for f in inventory_of().findings() if f.finding == "anonymous_write"]
