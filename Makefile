@@ -38,6 +38,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/frontend_map.py
 	$(BIN)/python benchmarks/contracts.py
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/report.py
 	$(BIN)/python benchmarks/browser.py
 
 # An sdist and a wheel (built from the sdist, so the sdist is proven complete) in $(DIST)/, checked by twine.

@@ -9,7 +9,7 @@ rule) and returns a ``Report``; ``render`` writes it as JSON, Markdown or HTML w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ._collect import FailureSource, Window, collect
 from ._model import Finding, Report, ReportData, Section, Table, Thresholds
@@ -45,9 +45,11 @@ def build_report(
     failure_source: FailureSource | None = None,
     clock: Callable[[], float] = time.time,
     explain_dsn: str | None = None,
+    logs: Sequence[str] = (),
 ) -> Report:
     """The report over the ``since`` seconds before ``until`` (now), compared to the period just before it
-    (``previous``) or to the same period a week earlier (``7d``)."""
+    (``previous``) or to the same period a week earlier (``7d``). ``logs`` are Django JSON logs (the trace
+    source) where an N+1 exemplar's request names its repeated statement; ``explain_dsn`` a read-only DSN."""
     if compare not in COMPARE:
         raise ValueError(f"compare: {compare!r} is not one of {sorted(COMPARE)}")
     now = clock()
@@ -55,7 +57,7 @@ def build_report(
     previous_end = end - since if compare == "previous" else end - 7 * 86400
     window = Window(start=end - since, end=end, previous_end=previous_end)
     thresholds = thresholds or Thresholds()
-    sections, data = collect(client, window, thresholds, slo_window, failure_source)
+    sections, data = collect(client, window, thresholds, slo_window, failure_source, logs)
     if explain_dsn:
         database = next(s for s in sections if s.key == "database")
         if database.status == "ok":

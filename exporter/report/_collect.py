@@ -22,9 +22,11 @@ from ._model import (
     Thresholds,
 )
 from ._prom import PrometheusClient, QueryError, Sample
+from .rules.n_plus_one import repeated_table
 
 MAX_ROWS = 25  # per table
 TOP_STATEMENTS = 10
+MAX_N_PLUS_ONE_ROUTES = 5  # routes whose repeated statement is looked up in the logs
 
 FailureSource = Callable[[float, float], Sequence[Any]]  # (since, until) -> store.FailureGroup list
 
@@ -46,6 +48,11 @@ class Window:
     def previous_start(self) -> float:
         """Where the compared period starts."""
         return self.previous_end - self.seconds
+
+
+def _count(fields: dict[str, Any]) -> float:
+    count = fields.get("count")
+    return float(count) if isinstance(count, int | float) else 0.0
 
 
 def _num(value: float | None) -> float | None:
@@ -94,8 +101,11 @@ def _change(now: float | None, before: float | None, lower_is_better: bool, rati
 class Collector:
     """Runs the sections' queries over one window."""
 
-    def __init__(self, client: PrometheusClient, window: Window, thresholds: Thresholds) -> None:
+    def __init__(
+        self, client: PrometheusClient, window: Window, thresholds: Thresholds, logs: Sequence[str] = ()
+    ) -> None:
         self.client = client
+        self.logs = tuple(logs)
         self.window = window
         self.thresholds = thresholds
         self.data = ReportData()
@@ -420,6 +430,8 @@ class Collector:
                 if s.labels.get("route") == key[0]:
                     row.error_classes[s.labels.get("error_class", "")] = s.value
             self.data.routes.append(row)
+        if self.logs:
+            self._repeated_statements(section)
         self.data.routes.sort(key=lambda r: -(r.p95 or 0.0))
         rows = self.data.routes[:MAX_ROWS]
         section.tables.append(
@@ -473,6 +485,32 @@ class Collector:
         )
         return section
 
+    def _repeated_statements(self, section: Section) -> None:
+        """The statement each N+1 route repeated: an exemplar of django_db_repeated_queries_total gives a
+        request's correlation ID, the Django log (the trace source) its N+1 line with the statement."""
+        from ..trace import Window as TraceWindow
+        from ..trace.logs import search
+
+        worst = sorted((r for r in self.data.routes if r.repeated >= 1), key=lambda r: -r.repeated)
+        for row in worst[:MAX_N_PLUS_ONE_ROUTES]:
+            route = row.route.replace("\\", "\\\\").replace('"', '\\"')
+            exemplars = self.client.exemplars(
+                f'django_db_repeated_queries_total{{route="{route}"}}', self.window.start, self.window.end
+            )
+            for labels, moment in exemplars[:3]:
+                correlation_id = labels.get("correlation_id", "")
+                if not correlation_id:
+                    continue
+                found = search(list(self.logs), correlation_id, TraceWindow(moment - 120, moment + 120))
+                lines = [e.fields for e in found.events if isinstance(e.fields.get("statement"), str)]
+                if lines:  # the most repeated of the request's N+1 statements, a single-table lookup first
+                    best = max(lines, key=lambda f: (repeated_table(f["statement"]) is not None, _count(f)))
+                    row.repeated_statement = str(best["statement"])[:1000]
+                    break
+        if not any(r.repeated_statement for r in self.data.routes if r.repeated >= 1):
+            section.notes.append("no N+1 log line found through the exemplars: the repeated statement is guessed "
+                                 "from the statement digests")  # fmt: skip
+
     # -- database ------------------------------------------------------------------------------------------
     def database(self) -> Section:
         section = Section("database", "Database")
@@ -490,7 +528,9 @@ class Collector:
                 else "no mysqld_exporter in Prometheus (mysql_up is absent): statement digests are not shown"
             )
             return section
-        calls = _by(self.q("sum by (schema, digest) (increase(mysql_perf_schema_events_statements_total[$P]))"), *ds)
+        calls_expr = "sum by (schema, digest) (increase(mysql_perf_schema_events_statements_total[$P]))"
+        calls = _by(self.q(calls_expr), *ds)
+        previous_calls = _by(self.q(calls_expr, previous=True), *ds)
         examined = _by(
             self.q("sum by (schema, digest) (increase(mysql_perf_schema_events_statements_rows_examined_total[$P]))"),
             *ds,
@@ -518,11 +558,13 @@ class Collector:
                     rows_examined=examined.get(key, 0.0),
                     rows_sent=sent.get(key, 0.0),
                     no_index_used=no_index.get(key, 0.0),
+                    previous_calls=previous_calls.get(key, 0.0),
                 )
             )
         slowest = sorted(rows, key=lambda r: -r.seconds)[:TOP_STATEMENTS]
         frequent = sorted(rows, key=lambda r: -r.calls)[:TOP_STATEMENTS]
-        chosen = {id(r): r for r in [*slowest, *frequent]}
+        grown = sorted(rows, key=lambda r: -(r.calls - r.previous_calls))[:TOP_STATEMENTS]
+        chosen = {id(r): r for r in [*slowest, *frequent, *grown]}
         self.data.statements = list(chosen.values())
 
         def table(title: str, items: list[StatementRow]) -> Table:
@@ -577,7 +619,8 @@ class Collector:
             return section
         for s in self.q("min by (target, operation, check) (min_over_time(workflow_contract_check_success[$P])) == 0"):
             self.data.checks.append(CheckRow("contract", s.labels.get("check", ""), s.labels, s.value))
-        for s in self.q('{__name__=~"django_integrity_.+"} > 0'):
+        findings = "django_integrity_(unapplied_migrations|missing_migrations|schema_drift|orphaned_rows)"
+        for s in self.q(f'{{__name__=~"{findings}"}} > 0 or django_integrity_check_success == 0'):
             labels = {k: v for k, v in s.labels.items() if k not in ("job", "instance")}
             self.data.checks.append(CheckRow("integrity", labels.pop("__name__", ""), labels, s.value))
         section.tables.append(
@@ -607,9 +650,10 @@ def collect(
     thresholds: Thresholds,
     slo_window: float,
     failure_source: FailureSource | None,
+    logs: Sequence[str] = (),
 ) -> tuple[list[Section], ReportData]:
     """Every section over ``window``; a section whose queries fail says so and the others still answer."""
-    collector = Collector(client, window, thresholds)
+    collector = Collector(client, window, thresholds, logs)
     collector._slo_seconds = max(int(slo_window), 1)
     sections = [
         collector.run(lambda: collector.journeys(failure_source), "journeys", "Journeys"),

@@ -59,7 +59,8 @@ def explain(dsn: str, statements: list[StatementRow]) -> list[str]:
     except ImportError:
         return ["EXPLAIN needs mysqlclient: pip install 'workflow-exporter[mysql]'"]
     parts = urlsplit(dsn)
-    worst = sorted((s for s in statements if s.calls > 0), key=lambda s: -s.seconds)[:MAX_EXPLAINED]
+    selects = (s for s in statements if s.calls > 0 and s.text.lstrip().upper().startswith("SELECT"))
+    worst = sorted(selects, key=lambda s: -s.seconds)[:MAX_EXPLAINED]
     problems: list[str] = []
     for statement in worst:
         try:

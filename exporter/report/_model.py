@@ -96,6 +96,7 @@ class StatementRow:
     rows_examined: float
     rows_sent: float
     no_index_used: float
+    previous_calls: float = 0.0  # in the period compared to
     explain: list[dict[str, Any]] | None = None
     index: str | None = None  # "CREATE INDEX …" that would serve it, when one is known
 

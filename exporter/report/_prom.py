@@ -58,6 +58,15 @@ class PrometheusClient:
             for item in data.get("result", [])
         ]
 
+    def exemplars(self, expr: str, start: float, end: float) -> list[tuple[dict[str, str], float]]:
+        """Exemplars of ``expr`` between two unix times, newest first: their labels and time."""
+        data: Any = self._get("query_exemplars", {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}"})
+        found = []
+        for series in data if isinstance(data, list) else []:
+            for exemplar in series.get("exemplars", [])[:100]:
+                found.append((dict(exemplar.get("labels", {})), float(exemplar.get("timestamp", 0))))
+        return sorted(found, key=lambda item: -item[1])[:100]
+
     def _get(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         self.queries += 1
         params = {**params, "timeout": f"{self.timeout:g}s"}
@@ -87,6 +96,10 @@ class PrometheusClient:
             why = answer.get("error", f"HTTP {response.status}") if isinstance(answer, dict) else "not an object"
             raise QueryError(f"Prometheus refused the query: {str(why)[:300]}")
         data = answer.get("data") or {}
+        if isinstance(data, list):  # query_exemplars
+            if len(data) > self.max_series:
+                raise QueryError(f"Prometheus answered more than {self.max_series} series")
+            return data  # type: ignore[return-value]
         if isinstance(data.get("result"), list) and len(data["result"]) > self.max_series:
             raise QueryError(f"Prometheus answered more than {self.max_series} series")
         return dict(data)

@@ -63,7 +63,7 @@ def plot_png(plot: Plot) -> bytes:
         axes.set_xlabel(plot.unit)
         axes.set_title(plot.title, fontsize=10)
         if count > 1 or plot.marks:
-            axes.legend(fontsize=8, loc="lower right")
+            axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axes.grid(axis="x", alpha=0.3)
         figure.tight_layout()
         out = io.BytesIO()

@@ -50,6 +50,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         default="",
         help="the exporter's run store, for the failure groups",
     )
+    report.add_argument("--log", action="append", default=[], metavar="PATH",
+                        help="a Django JSON log file (repeat for more): names the statement an N+1 route repeated, "
+                        "found through the exemplars' correlation IDs")  # fmt: skip
     report.add_argument("--slo-window", default="30d", help="the window of the SLO's error budget")
     report.add_argument("--query.timeout", dest="query_timeout", default="10s", help="timeout of each query")
     report.add_argument(

@@ -30,12 +30,12 @@ class ReportCache:
         self.key: ReportConfig | None = None
         self.builds = 0
 
-    def get(self, config: ReportConfig, store: Any, fmt: str) -> bytes:
+    def get(self, config: ReportConfig, store: Any, fmt: str, logs: tuple[str, ...] = ()) -> bytes:
         """The report in ``fmt``, rebuilt when stale or when the config changed."""
         if self._stale(config) and self.lock.acquire(blocking=self.state is None):
             try:
                 if self._stale(config):  # another request may have built it while this one waited
-                    self._build(config, store)
+                    self._build(config, store, logs)
             finally:
                 self.lock.release()
         assert self.state is not None
@@ -47,11 +47,11 @@ class ReportCache:
     def _stale(self, config: ReportConfig) -> bool:
         return self.state is None or self.key != config or self.clock() - self.built_at >= config.refresh
 
-    def _build(self, config: ReportConfig, store: Any) -> None:
+    def _build(self, config: ReportConfig, store: Any, logs: tuple[str, ...]) -> None:
         client = PrometheusClient(config.prometheus, timeout=config.query_timeout)
         report = build_report(client, since=config.since, compare=config.compare,
                               failure_source=failure_source(store) if store is not None else None,
-                              explain_dsn=config.mysql)  # fmt: skip
+                              explain_dsn=config.mysql, logs=logs)  # fmt: skip
         self.state, self.key, self.built_at = (report, {}), config, self.clock()
         self.builds += 1
 
@@ -78,5 +78,7 @@ def report_page(exporter: Any, environ: dict[str, Any]) -> Response:
     fmt = (parse_qs(environ.get("QUERY_STRING", "")).get("format") or ["html"])[0]
     if fmt not in _TYPES:
         return "400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")], b"format: html, markdown or json\n"
-    body = cache_for(exporter).get(config, getattr(exporter, "store", None), fmt)
+    trace = exporter.config.sections.get("trace")  # its Django logs name the statements N+1 routes repeat
+    logs = tuple(getattr(trace, "logs", ()) or ())
+    body = cache_for(exporter).get(config, getattr(exporter, "store", None), fmt, logs)
     return "200 OK", [("Content-Type", _TYPES[fmt]), ("Cache-Control", "no-store")], body

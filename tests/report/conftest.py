@@ -28,7 +28,7 @@ def scenarios() -> dict[str, Scenario]:
             *runs(0.0, 0.2),
             *step(1.8, 0.1, 1.5),
             *route(seconds=2.0, error_share=0.1, queries=33, repeated=1.0),
-            *digest(CATEGORY_LOOKUP, 30, 0.0005, 1, 1, 0),
+            *digest(CATEGORY_LOOKUP, 30, 0.0005, 1, 1, 0, before=0),
             *digest(SCAN, 2, 0.3, 20000, 1, 1),
             Gauge(
                 "workflow_contract_check_success",

@@ -75,7 +75,11 @@ def openmetrics(scenarios: Sequence[Scenario], now: float) -> str:
         start = base + index * span
         scenario.end = start + 2 * PERIOD
         times = range(start + STEP, start + 2 * PERIOD + 1, STEP)
+        seen: set[tuple[str, str]] = set()
         for s in scenario.series:
+            if (s.name, _labels(s.labels)) in seen:  # the same series twice in a scenario (mysql_up): once
+                continue
+            seen.add((s.name, _labels(s.labels)))
             if isinstance(s, Counter):
                 kind, lines = families.setdefault(s.name, ("counter", []))
                 value = 0.0

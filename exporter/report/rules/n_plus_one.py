@@ -8,14 +8,16 @@ import re
 from .._model import Finding, ReportData, StatementRow, Thresholds
 from ._common import runbook
 
-# A lookup of one row by its key: SELECT … FROM `shop_category` WHERE `shop_category`.`id` = ?
-_BY_KEY = re.compile(r"\bFROM\s+`?(\w+)`?(?:\s+AS\s+\w+)?\s+WHERE\s+`?\w+`?\s*\.\s*`?(\w+)`?\s*=\s*\?", re.I)
-_IN_LIST = re.compile(r"\bFROM\s+`?(\w+)`?.*\bWHERE\s+.*\bIN\s*\(", re.I | re.S)
+# A lookup of rows of one table (no join) by a condition: SELECT … FROM `shop_category` WHERE `shop_category`.`id` = ?
+# mysqld_exporter cuts digest texts (digest_text_limit), so the condition itself may be missing.
+_LOOKUP = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*SELECT\b(?:(?!\bJOIN\b).)*?\bFROM\s+[`\"]?(\w+)[`\"]?(?:\s+AS\s+\w+)?\s+WHERE\b", re.I | re.S
+)
 
 
 def repeated_table(statement: str) -> str | None:
-    """The table a per-row lookup reads (``shop_category``), or ``None`` when the statement is not one."""
-    match = _BY_KEY.search(statement)
+    """The table a single-table lookup reads (``shop_category``), or ``None`` when the statement is not one."""
+    match = _LOOKUP.search(statement)
     return match.group(1) if match else None
 
 
@@ -25,9 +27,13 @@ def _field(table: str) -> str:
 
 
 def _likely_statement(statements: list[StatementRow], route_requests: float) -> StatementRow | None:
-    """The busiest key lookup: a statement repeated per row runs far more often than the route is called."""
-    lookups = [s for s in statements if repeated_table(s.text) and s.calls >= 2 * max(route_requests, 1.0)]
-    return max(lookups, key=lambda s: s.calls) if lookups else None
+    """The single-table lookup that grew most against the previous period and runs far more often than the
+    route is called: a statement repeated per row."""
+    lookups = [
+        s for s in statements
+        if repeated_table(s.text) and s.calls >= 2 * max(route_requests, 1.0) and s.calls > s.previous_calls
+    ]  # fmt: skip
+    return max(lookups, key=lambda s: s.calls - s.previous_calls) if lookups else None
 
 
 def evaluate(data: ReportData, thresholds: Thresholds) -> list[Finding]:
@@ -46,7 +52,7 @@ def evaluate(data: ReportData, thresholds: Thresholds) -> list[Finding]:
                 "on the view's queryset"
             )
         else:
-            detail = ""
+            detail = f"; the repeated statement: `{statement[:120]}`" if statement else ""
             action = (
                 "load the related rows with the queryset (select_related for foreign keys, prefetch_related "
                 "for many-to-many); the statement repeated per row is in the Django log's N+1 hint"
