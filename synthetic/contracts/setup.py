@@ -2,8 +2,9 @@
 extracted values (an existing product's id) fill path parameters.
 
 Their steps run as a run's do (``synthetic.steps``), in one session whose cookie jar the checks may reuse
-(``auth.cookies``), within the sweep's deadline; the variables they extract are returned unredacted, for the
-sweep's own use only. What the sweep shows of them (failures) is redacted by the sweep.
+(``auth.cookies``), within the sweep's deadline, judged on their status only (a journey's query budget or
+schema assertion is the journey's business, not the sweep's); the variables they extract are returned
+unredacted, for the sweep's own use only. What the sweep shows of them (failures) is redacted by the sweep.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -57,7 +58,11 @@ def run_setup(
     for workflow in workflows:
         context = RunContext(workflow=workflow, target=target, correlation_id=correlation_id, session=session,
                              deadline=deadline, openapi=documents, variables=variables, clock=clock)  # fmt: skip
-        for step in workflow.steps:
+        for configured in workflow.steps:
+            # Only what the step extracts matters here, and its status: a journey's other assertions (a query
+            # budget, a schema) must not keep the sweep from its values, nor make it wait for its budget.
+            step = replace(configured, expect={k: v for k, v in configured.expect.items() if k == "status"},
+                           max_duration=None, retries=0)  # fmt: skip
             step_result = StepResult(name=step.name, kind=step.kind)
             try:
                 if context.remaining() <= 0:
