@@ -19,6 +19,7 @@ from tests.harness.shop import PROBE_PASSWORD
 from tests.harness.storefront import StorefrontServer, build_storefront, start_storefront
 
 BROWSER_USER = "probe-browser"
+SLOW_SECONDS = 2.5  # slow_products' query and slow_bundle's main-thread block
 
 
 @dataclass
@@ -57,11 +58,13 @@ def start_stack(request: pytest.FixtureRequest, backend: str, workdir: Path) -> 
     build_storefront()  # Node.js 20.9+: skip locally, fail under CI=true
     chromium()
     port = free_port()
-    shop = start_shop(workdir / "shop", database_url(request, backend, workdir),
-                      {"CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}"})  # fmt: skip
+    # The slow faults well past the journey's 1 s budget for the product list, whatever else the machine does.
+    env = {"CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}", "DEMO_SLOW_SECONDS": str(SLOW_SECONDS)}
+    shop = start_shop(workdir / "shop", database_url(request, backend, workdir), env)
     try:
         shop.add_user(BROWSER_USER, PROBE_PASSWORD)
-        storefront = start_storefront(workdir / "storefront", shop.url, port=port, STOREFRONT_SLOW_MS="1500")
+        storefront = start_storefront(workdir / "storefront", shop.url, port=port,
+                                      STOREFRONT_SLOW_MS=str(int(SLOW_SECONDS * 1000)))  # fmt: skip
     except BaseException:
         shop.stop()
         raise

@@ -19,7 +19,7 @@ from synthetic.result import RunResult
 from synthetic.runner import run_workflow
 from synthetic.steps import browser as browser_steps
 from tests.conftest import REPO_ROOT
-from tests.frontend.conftest import BROWSER_USER, Stack, start_stack
+from tests.frontend.conftest import BROWSER_USER, SLOW_SECONDS, Stack, start_stack
 from tests.harness import ManagedProcess, free_port, wait_until
 from tests.harness.shop import PROBE_PASSWORD
 from tests.harness.storefront import start_storefront
@@ -75,8 +75,8 @@ def test_the_journey_loads_as_shipped(journey: Config) -> None:
 
 def test_the_journey_passes_on_the_healthy_demo_and_cleans_up(stack: Stack, journey: Config) -> None:
     result = run(journey)
-    assert result.result == "success", describe(result)
-    assert all(step.status == "ok" for step in result.steps), describe(result)
+    # Passed: every step ok (a step over its budget on a busy machine would make it degraded, still a pass).
+    assert result.success and all(step.status == "ok" for step in result.steps), describe(result)
     checkout = next(s for s in result.steps if s.name == "checkout")
     order_id = checkout.extracted["order_id"]
     assert re.fullmatch(r"\d+", order_id)
@@ -121,7 +121,7 @@ def test_each_fault_fails_the_right_step_with_the_right_reason(
         result = run(journey)
     finally:
         switch(**{fault: False})
-    assert result.result == outcome, describe(result)
+    assert result.success is (outcome == "degraded"), describe(result)
     if outcome == "failure":
         failed = result.failed_step
         assert failed is not None and (failed.name, failed.reason) == (step, reason), describe(result)
@@ -136,10 +136,12 @@ def test_each_fault_fails_the_right_step_with_the_right_reason(
         ]
         assert set(later) <= {"skipped"}
     else:
-        degraded = result.degraded_step
-        assert degraded is not None and degraded.name == step, describe(result)
+        assert result.result == "degraded", describe(result)
+        (degraded,) = [s for s in result.steps if s.name == step]
+        assert degraded.status == "ok" and degraded.degraded, describe(result)
         (budget,) = [c for c in degraded.assertions if c.name == says]
         assert not budget.ok
+        assert degraded.duration >= SLOW_SECONDS  # the fault's delay is in this step, not elsewhere
     if fault == "checkout_errors":
         failed = result.failed_step
         assert failed is not None and failed.browser is not None
@@ -190,10 +192,11 @@ def test_the_exporter_runs_the_journey_on_its_schedule(stack: Stack, tmp_path: P
         exporter.wait_ready(lambda: requests.get(f"{url}/-/healthy", timeout=1).ok)
 
         def sample(pattern: str) -> float:
-            match = re.search(pattern + r" (\S+)", requests.get(f"{url}/metrics", timeout=5).text, re.M)
-            return float(match.group(1)) if match else 0.0
+            text = requests.get(f"{url}/metrics", timeout=5).text
+            return sum(float(match.group(1)) for match in re.finditer(pattern + r" (\S+)", text, re.M))
 
-        success = r'^workflow_runs_total\{result="success",target="storefront",workflow="storefront-buy"\}'
+        # A pass: success, or degraded when a step went over its budget on a busy machine.
+        success = r'^workflow_runs_total\{result="(?:success|degraded)",target="storefront",workflow="storefront-buy"\}'
         wait_until(lambda: sample(success) >= 1, 90, "a scheduled successful run")
         failures = (r'^workflow_step_failures_total\{reason="http_status",step="checkout",target="storefront",'
                     r'workflow="storefront-buy"\}')  # fmt: skip
