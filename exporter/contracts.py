@@ -4,7 +4,8 @@ and from the ``contract`` command.
 ``ContractSweeps`` runs one sweep per target with a ``contracts:`` section on the section's ``interval`` (with
 jitter, the first soon after start), in its own small thread pool: a sweep is bounded by its own ``timeout``, a
 target whose sweep is still running is not swept again, and one hung target holds one thread only. Each sweep
-replaces its target's series:
+replaces its target's series (each operation's verdicts as soon as they are judged, what the sweep did not
+judge when it ends):
 
 * ``workflow_contract_check_success{target, operation, check}``: 1 passed, 0 failed, for every check the sweep
   could judge; a check that errored (no answer) keeps its last value, one skipped or gone loses its series;
@@ -29,7 +30,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from synthetic.config import Config, ConfigError, load_config
 from synthetic.contracts.formats import FORMATS, render_text
 from synthetic.contracts.negative import NegativeData
-from synthetic.contracts.sweep import STATUSES, SweepResult, failing, run_sweep
+from synthetic.contracts.sweep import STATUSES, CheckResult, SweepResult, failing, run_sweep
 from synthetic.model import Target, Workflow
 
 from .sections import SECTIONS
@@ -221,11 +222,26 @@ class ContractSweeps:
                 lock.release()
             return self.results.get(name)
         try:
-            result = run_sweep(target, workflows, timeout=timeout, negative=self.negative)
+            result = run_sweep(target, workflows, timeout=timeout, negative=self.negative,
+                               on_operation=lambda verdicts: self._record_verdicts(name, verdicts))  # fmt: skip
             self.record(result)
             return result
         finally:
             lock.release()
+
+    def _record_verdicts(self, name: str, verdicts: Sequence[CheckResult]) -> None:
+        """One operation's verdicts as they come: a failing check shows before the sweep ends (``record``
+        then drops what the sweep did not judge)."""
+        with self._wake:
+            if name not in self._targets:
+                return
+            series = self._series.setdefault(name, set())
+            for result in verdicts:
+                if result.status in ("passed", "failed"):
+                    self.metrics.contract_check_success.labels(name, result.operation, result.check).set(
+                        1 if result.status == "passed" else 0
+                    )
+                    series.add((result.operation, result.check))
 
     def record(self, sweep: SweepResult) -> None:
         """Replace the target's series with this sweep's verdicts (see the module docstring)."""

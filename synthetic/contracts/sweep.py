@@ -127,8 +127,13 @@ def run_sweep(
     negative: NegativeData | None = None,
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
+    on_operation: Callable[[Sequence[CheckResult]], None] | None = None,
 ) -> SweepResult:
-    """Sweep ``target`` (it must have ``contracts``) within ``timeout`` (default the contracts' own)."""
+    """Sweep ``target`` (it must have ``contracts``) within ``timeout`` (default the contracts' own).
+
+    ``on_operation`` gets each operation's verdicts as soon as they are judged (their messages and examples
+    not yet redacted: use their operation, check and status only), so a failing check shows before the sweep
+    ends."""
     contracts = target.contracts
     assert contracts is not None, f"target {target.name!r} has no contracts section"
     result = SweepResult(target.name, new_id(), wall_clock(), document=contracts.openapi,
@@ -157,7 +162,7 @@ def run_sweep(
         if setup.error is not None:  # what the sweep needs was extracted before it: noted, not fatal
             result.notes.append(setup.error)
         redactor.add(sweep.secrets)
-        sweep.run(result)
+        sweep.run(result, on_operation)
     except Exception as error:  # a bug of ours: the sweep says so, the exporter goes on
         logger.exception("contract sweep of %s crashed", target.name)
         result.error = f"internal error: {type(error).__name__}: {error}"
@@ -270,13 +275,19 @@ class _Sweep:
 
     # --- the sweep ----------------------------------------------------------------------------------------
 
-    def run(self, result: SweepResult) -> None:
+    def run(self, result: SweepResult, on_operation: Callable[[Sequence[CheckResult]], None] | None) -> None:
         contracts = self.contracts
         selected = [op for op in self.document.operations
                     if contracts.selects(op.method, op.path, op.tags, op.operation_id)]  # fmt: skip
         result.operations = len(selected)
         for operation in selected:
+            first = len(result.results)
             self._operation(operation, result)
+            if on_operation is not None:
+                try:
+                    on_operation(result.results[first:])
+                except Exception:  # the caller's bug must not end the sweep
+                    logger.exception("recording the verdicts of %s failed", operation.label)
         result.requests = self.requests
 
     def _operation(self, operation: Operation, result: SweepResult) -> None:

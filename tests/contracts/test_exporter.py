@@ -5,6 +5,7 @@ HTTP server whose answers the test changes between sweeps."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -152,3 +153,32 @@ def test_probe_module_contract_sweeps_on_demand(
     assert debug.startswith("contract sweep of api: FAILED") and "Metrics that would have been returned:" in debug
     bad = requests.get(f"{running.url}/probe", params={"target": "nope", "module": "contract"}, timeout=10)
     assert bad.status_code == 400 and "targets with contracts: api" in bad.text
+
+
+def test_a_failing_check_shows_before_the_sweep_ends(
+    serve_exporter: Callable[..., RunningExporter],  # noqa: F811
+) -> None:
+    """Verdicts are recorded operation by operation: a drift on the first operation is 0 while the sweep still
+    waits for the second one's answer."""
+    answer_now = threading.Event()
+    with serve_hostile() as server:
+        paths = {"/a": {"get": json_response(ITEM)}, "/b": {"get": json_response(ITEM)}}
+        server.route("/doc", lambda conn, seen: conn.json(200, document(paths)))
+        server.route("/a", lambda conn, seen: conn.json(200, {"id": "drifted", "name": "tea"}))
+
+        def slow(conn: Conn, seen: Seen) -> None:
+            answer_now.wait(20)
+            conn.json(200, {"id": 2, "name": "tea"})
+
+        server.route("/b", slow)
+        running = serve_exporter(config_text(server.url).replace("timeout: 1s", "timeout: 30s")
+                                 .replace("interval: 1s", "interval: 1m"))  # fmt: skip
+        sweeping = threading.Thread(target=running.exporter.contracts.sweep, args=("api",))
+        sweeping.start()
+        try:
+            wait_until(lambda: value(running, "GET /a", "response_schema_conformance") == 0, 20, "the first verdict")
+            assert sweeping.is_alive() and value(running, "GET /b", "response_schema_conformance") is None
+        finally:
+            answer_now.set()
+            sweeping.join(30)
+    assert value(running, "GET /b", "response_schema_conformance") == 1
