@@ -141,6 +141,8 @@ class ContractSweeps:
                 if name not in self._targets and name not in self._series:
                     self.metrics.contract_last_sweep.labels(name).set(now)
                     self.metrics.contract_sweep_success.labels(name)
+                    for status in STATUSES:  # what the dashboard sums exists before the first sweep ends
+                        self.metrics.contract_checks.labels(name, status)
                 self._series.setdefault(name, set())
             for metric in (self.metrics.contract_sweep_interval, self.metrics.contract_last_sweep,
                            self.metrics.contract_sweep_success, self.metrics.contract_sweep_duration,

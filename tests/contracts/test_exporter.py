@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from synthetic.contracts.sweep import SweepResult
 from tests.exporter.conftest import RunningExporter, serve_exporter  # noqa: F401 - the fixture
 from tests.harness import wait_until
 from tests.harness.hostile_target import Conn, HostileTarget, Seen, serve_hostile
@@ -82,13 +84,23 @@ def series(running: RunningExporter) -> set[tuple[str, str]]:
             if family.name == "workflow_contract_check_success" for s in family.samples}  # fmt: skip
 
 
+def next_sweep(running: RunningExporter, after: float) -> SweepResult:
+    """The first sweep of ``api`` that started after ``after`` (unix time) and has ended."""
+
+    def ended() -> SweepResult | None:
+        sweep = running.exporter.contracts.results.get("api")
+        return sweep if sweep is not None and sweep.started_at > after else None
+
+    return wait_until(ended, 20, "a sweep to end")
+
+
 def test_sweeps_on_schedule_replace_their_series(
     serve_exporter: Callable[..., RunningExporter],  # noqa: F811
     api: tuple[HostileTarget, dict[str, Any]],
 ) -> None:
     server, state = api
     running = serve_exporter(config_text(server.url), schedule=True)
-    wait_until(lambda: value(running, "GET /items/{id}", "response_schema_conformance") == 1, 20, "a first sweep")
+    next_sweep(running, 0)
     assert series(running) == {(op, check) for op in ("GET /items/{id}", "GET /other") for check in CHECKS}
     labels = {"target": "api"}
     assert running.registry.get_sample_value("workflow_contract_sweep_success", labels) == 1
@@ -98,7 +110,8 @@ def test_sweeps_on_schedule_replace_their_series(
 
     # The body drifts from its schema: the next sweep turns exactly that series to 0, with its example on the page.
     state["drift"] = True
-    wait_until(lambda: value(running, "GET /items/{id}", "response_schema_conformance") == 0, 20, "the drift seen")
+    next_sweep(running, time.time())
+    assert value(running, "GET /items/{id}", "response_schema_conformance") == 0
     assert value(running, "GET /items/{id}", "status_code_conformance") == 1
     page = requests.get(f"{running.url}/contracts/api", timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
@@ -109,14 +122,14 @@ def test_sweeps_on_schedule_replace_their_series(
 
     # An operation leaves the document: its series go; the drift is mended: back to 1.
     state["drift"], state["drop_other"] = False, True
-    wait_until(lambda: ("GET /other", "not_a_server_error") not in series(running), 20, "the dropped operation gone")
-    wait_until(lambda: value(running, "GET /items/{id}", "response_schema_conformance") == 1, 20, "recovery")
+    next_sweep(running, time.time())
+    assert value(running, "GET /items/{id}", "response_schema_conformance") == 1
     assert series(running) == {("GET /items/{id}", check) for check in CHECKS}
 
     # The document cannot be fetched: the sweep says so; the last verdicts stand (no false "all clear").
     state["doc_status"] = 500
-    wait_until(lambda: running.registry.get_sample_value("workflow_contract_sweep_success", labels) == 0, 20,
-               "a failed sweep")  # fmt: skip
+    assert next_sweep(running, time.time()).error is not None
+    assert running.registry.get_sample_value("workflow_contract_sweep_success", labels) == 0
     assert value(running, "GET /items/{id}", "response_schema_conformance") == 1
     assert "it answered 500" in requests.get(f"{running.url}/contracts/api", timeout=10).text
 
