@@ -51,11 +51,12 @@ def request_lines(log: Path) -> int:
     return log.read_text(errors="replace").count('"logger": "django_integration.request"')
 
 
-def child(command: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Run ``command``; wall seconds, CPU seconds of the child (user + system), the finished process."""
+def child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run ``command`` in ``cwd`` (schemathesis and Hypothesis write their caches there: the benchmark's temp dir,
+    never the repository); wall seconds, CPU seconds of the child (user + system), the finished process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done
@@ -94,7 +95,7 @@ def main() -> int:
             out = work / "ours.json"
             before = request_lines(log)
             wall, cpu, done = child([sys.executable, "-m", "exporter", "contract", f"--config.file={config_file}",
-                                     "--format", "json", "--output", str(out)], env)  # fmt: skip
+                                     "--format", "json", "--output", str(out)], env, work)  # fmt: skip
             sweep = json.loads(out.read_text())
             assert done.returncode in (0, 1), done.stderr
             failing = sorted(f"{r['check']} {r['operation']}" for r in sweep["results"] if r["status"] == "failed")
@@ -121,7 +122,7 @@ def main() -> int:
                 wall, cpu, done = child([str(Path(sys.executable).parent / "st"), "run", document, "--url", shop.url,
                                          "-c", CHECKS, "--workers", "1", "--seed", "1", "--generation-database",
                                          "none", "-H", f"Authorization: Bearer {token}", "--no-color", "--report",
-                                         "json", "--report-json-path", str(report), *extra], env)  # fmt: skip
+                                         "json", "--report-json-path", str(report), *extra], env, work)  # fmt: skip
                 st = json.loads(report.read_text())
                 failing = sorted(f"{f['code']} {op if isinstance(op, str) else op.get('label', op)}"
                                  for f in st["failures"] for op in f["operations"])  # fmt: skip
