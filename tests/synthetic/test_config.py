@@ -86,12 +86,12 @@ INVALID: dict[str, list[str]] = {
         f"workflow 'browse', step 1: name 'Home Page' is not valid: {NAME_RULE} (it becomes a label value)"
     ],
     "duplicate-step-names": ["workflow 'browse', step 'home': duplicate step name"],
-    "unknown-step-kind": ["workflow 'browse', step 'download': unknown step kind 'ftp' (known: http, sql)"],
-    "step-without-kind": ["workflow 'browse', step 'home': needs exactly one step kind (http, sql), got none"],
-    "two-kinds": ["workflow 'browse', step 'both': needs exactly one step kind (http, sql), got http and sql"],
+    "unknown-step-kind": ["workflow 'browse', step 'download': unknown step kind 'ftp' (known: browser, http, sql)"],
+    "step-without-kind": ["workflow 'browse', step 'home': needs exactly one step kind (browser, http, sql), got none"],
+    "two-kinds": ["workflow 'browse', step 'both': needs exactly one step kind (browser, http, sql), got http and sql"],
     "unknown-step-field": [
         "workflow 'browse', step 'home': unknown field 'retry' "
-        "(known: always_run, description, expect, extract, name, retries, timeout, and one step kind: http, sql)"
+        "(known: always_run, description, expect, extract, name, retries, timeout, and one step kind: browser, http, sql)"
     ],
     "http-method": [
         "workflow 'browse', step 'home': http: method 'FETCH' is not one of "
