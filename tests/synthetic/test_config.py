@@ -90,8 +90,8 @@ INVALID: dict[str, list[str]] = {
     "step-without-kind": ["workflow 'browse', step 'home': needs exactly one step kind (browser, http, sql), got none"],
     "two-kinds": ["workflow 'browse', step 'both': needs exactly one step kind (browser, http, sql), got http and sql"],
     "unknown-step-field": [
-        "workflow 'browse', step 'home': unknown field 'retry' "
-        "(known: always_run, description, expect, extract, name, retries, timeout, and one step kind: browser, http, sql)"
+        "workflow 'browse', step 'home': unknown field 'retry' (known: always_run, description, expect, extract, "
+        "name, retries, timeout, and one step kind: browser, http, sql)"
     ],
     "http-method": [
         "workflow 'browse', step 'home': http: method 'FETCH' is not one of "
