@@ -28,7 +28,7 @@ REDACTED = "[REDACTED]"
 
 _SECRET_KEY = re.compile(
     r"authorization|cookie|passw(?:or)?d|pwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|"
-    r"private[-_]?key|csrf|xsrf|session|signature|credential|jwt|refresh|access",
+    r"private[-_]?key|csrf|xsrf|session|signature|credential|jwt|refresh|access(?!-control)",
     re.I,
 )
 # Too short or too common to look for inside other names, but unmistakable as a query parameter.
