@@ -203,3 +203,31 @@ def test_formats(report_prometheus: tuple[Prometheus, dict[str, Scenario]], tmp_
     assert html.count('src="data:image/png;base64,') == 6
     assert "select_related(&#39;category&#39;)" in html
     assert list(tmp_path.glob("week.html*")) == [tmp_path / "week.html"]
+
+
+def test_cli_reads_failure_groups_from_the_run_store(
+    report_prometheus: tuple[Prometheus, dict[str, Scenario]], tmp_path: Path
+) -> None:
+    from exporter.store import RunStore
+    from tests.exporter.test_store import make_run
+
+    prometheus, cases = report_prometheus
+    end = cases["full"].end
+    store = RunStore(tmp_path / "store")
+    for index in range(3):
+        store.add(make_run(f"run-{index:02d}-abcdefgh", started_at=end - 600 + index, failed="pay"))
+    store.add(make_run("run-old-abcdefgh", started_at=end - 3 * PERIOD, failed="pay"))  # before the period
+    store.add(make_run("run-ok-abcdefgh", started_at=end - 300))
+    store.flush()
+    store.close()
+    out = tmp_path / "report.json"
+    argv = ["report", "--prometheus", prometheus.url, "--since", "1h", "--until", str(end), "--slo-window", "1h",
+            "--storage.path", str(tmp_path / "store"), "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    groups = json.loads(out.read_text())["data"]["failure_groups"]
+    assert [(g["workflow"], g["step"], g["reason"], g["count"]) for g in groups] == [
+        ("checkout", "pay", "http_status", 3)
+    ]
+    assert groups[0]["examples"] == ["run-02-abcdefgh", "run-01-abcdefgh", "run-00-abcdefgh"]
+    assert "most failures at step pay" in json.dumps(json.loads(out.read_text())["findings"])
+    assert main([*argv[:-4], "--storage.path", str(tmp_path / "nothing"), "--output", str(out)]) == 2
