@@ -31,6 +31,7 @@ __all__ = ["SOURCE_KINDS", "Trace", "TraceConfig", "TraceEvent", "TraceSources",
 
 NEST_SLACK_SECONDS = 0.25  # clocks of one host; log lines are stamped a moment after the work they describe
 GAP_SECONDS = 0.2
+MAX_RELATED_IDS = 50  # API calls of a run's browser steps followed into the other sources
 
 
 class SourceKind(Protocol):
@@ -96,13 +97,43 @@ def collect(correlation_id: str, sources: TraceSources, window: Window | None = 
             "not a correlation ID: letters, digits and -_.: only, 8 to 128 characters (as X-Request-ID carries them)"
         )
     reports = []
-    for kind, spec in sources.specs():
-        try:
-            reports.append(SOURCE_KINDS[kind].search(spec, correlation_id, window))
-        except Exception as error:  # one broken source must not take the others with it
-            reports.append(SourceReport(source=kind, problems=[f"{type(error).__name__}: {error}"]))
+    specs = sources.specs()
+    for kind, spec in specs:
+        reports.append(_search(kind, spec, correlation_id, window))
+    # A browser step's page sent each API call with an ID of its own: the layers below recorded those.
+    related = _related_ids(sources.runs, correlation_id) if sources.runs is not None else []
+    for report, (kind, spec) in zip(reports, specs, strict=True):
+        if kind == "runs":
+            continue
+        for related_id in related:
+            found = _search(kind, spec, related_id, window)
+            report.events += found.events
+            report.problems += [p for p in found.problems if p not in report.problems]
+            report.scanned_bytes += found.scanned_bytes
     events = [event for report in reports for event in report.events]
     return Trace(correlation_id, nest(events), reports)
+
+
+def _search(kind: str, spec: Any, correlation_id: str, window: Window) -> SourceReport:
+    try:
+        return SOURCE_KINDS[kind].search(spec, correlation_id, window)
+    except Exception as error:  # one broken source must not take the others with it
+        return SourceReport(source=kind, problems=[f"{type(error).__name__}: {error}"])
+
+
+def _related_ids(lookup: RunLookup, correlation_id: str) -> list[str]:
+    """The X-Request-IDs of the API calls a stored run's browser steps made (at most ``MAX_RELATED_IDS``)."""
+    try:
+        run = lookup(correlation_id)
+    except Exception:  # the runs source already reported it
+        return []
+    found: dict[str, None] = {}
+    for step in run.steps if run is not None else []:
+        for call in (step.browser or {}).get("calls", []) if isinstance(step.browser, dict) else []:
+            request_id = call.get("request_id") if isinstance(call, dict) else None
+            if isinstance(request_id, str) and request_id != correlation_id and is_valid_id(request_id):
+                found[request_id] = None
+    return list(found)[:MAX_RELATED_IDS]
 
 
 def nest(events: list[TraceEvent]) -> list[TraceEvent]:

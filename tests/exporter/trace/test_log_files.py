@@ -185,3 +185,23 @@ def test_a_file_truncated_while_it_is_searched_is_read_as_far_as_it_goes(
     monkeypatch.setattr(logs, "_open", truncate_then_open)
     report = logs.search([str(log)], CID, Window())
     assert [e.title for e in report.events] == ["kept"] and not report.problems
+
+
+def test_a_browser_steps_api_calls_are_followed_under_their_own_ids(tmp_path: Path) -> None:
+    """The page of a browser step sends each API call with an ID of its own; the run's trace follows those IDs
+    into the logs and nests the requests under the step that made them."""
+    from synthetic.result import RunResult, StepResult
+
+    run_id, call_id = "run-with-browser-0001", "call-from-page-0001"
+    step = StepResult(name="add-to-cart", kind="browser", offset=0.5, duration=2.0)
+    step.browser = {"calls": [{"method": "POST", "url": "/api/cart/items/", "status": 201, "request_id": call_id},
+                              {"method": "GET", "url": "/x", "status": 200, "request_id": "bad id"}]}  # fmt: skip
+    run = RunResult(workflow="storefront-buy", target="storefront", correlation_id=run_id, started_at=BASE,
+                    duration=3.0, steps=[step])  # fmt: skip
+    (tmp_path / "app.log").write_text(
+        line(1.5, "POST api/cart/items/ 201", cid=call_id, logger="django_integration.request", duration_ms=40.0)
+        + line(1.6, "an unrelated request", cid="someone-else-0001")
+    )
+    trace = collect(run_id, TraceSources(runs={run_id: run}.get, config=TraceConfig(logs=(str(tmp_path / "app.log"),))))
+    (browser_step,) = trace.events
+    assert browser_step.kind == "step" and [c.title for c in browser_step.children] == ["POST api/cart/items/ 201"]
