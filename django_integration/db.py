@@ -21,6 +21,10 @@ Where it goes never changes what the driver does with the statement (see :func:`
 
 Statements run through ``cursor.callproc()`` do not pass Django's execute wrappers: they are neither commented
 nor counted.
+
+The same wrapper and receiver count the connections themselves, without a statement (``_dbconnections``): a
+connection opened (``install``), a request whose first statement ran over a connection opened before it
+(``CONN_MAX_AGE`` reuse) and a statement that failed because the connection was lost (``gone_away``).
 """
 
 from __future__ import annotations
