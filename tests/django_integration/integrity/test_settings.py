@@ -11,7 +11,8 @@ from django_integration.conf import app_settings, settings_problems
 from django_integration.integrity import CHECKS, Options
 
 
-def test_defaults() -> None:
+def test_defaults(settings: Settings) -> None:
+    settings.WORKFLOW_EXPORTER = {}  # the integration's defaults, not the demo shop's
     assert app_settings.integrity_refresh is False
     assert app_settings.integrity_refresh_interval_seconds == 600.0
     assert app_settings.integrity_checks == tuple(CHECKS)
