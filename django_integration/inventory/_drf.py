@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-
 from ._base import Access, dotted, no_writes, sample_path
 
 
@@ -56,6 +54,8 @@ def build_view(cls: type, initkwargs: Mapping[str, Any], route: str, method: str
             handler = getattr(view, action, None)
             if handler is not None:
                 setattr(view, http_method, handler)
+    # Imported here: a project without django.contrib.auth can still install the integration (DRF needs auth).
+    from django.contrib.auth.models import AnonymousUser
     from django.test import RequestFactory
 
     django_request = RequestFactory().generic(method, sample_path(route))
