@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,34 @@ from tests.harness import MariaDB, ShopServer, start_mariadb, start_shop
 from tests.harness.http_target import Target, serve_target
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A test that configures logging in-process (a command's main()) leaves nothing to the next one: every
+    logger's handlers, filters, level, propagation and disabled flag come back as they were (pytest's own
+    capture handlers are left to pytest)."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger(), *(lg for lg in manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    saved = {id(lg): (lg, list(lg.handlers), list(lg.filters), lg.level, lg.propagate, lg.disabled) for lg in loggers}
+    yield
+    for logger in [logging.getLogger(), *manager.loggerDict.values()]:
+        if not isinstance(logger, logging.Logger):
+            continue
+        ours = [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]
+        if id(logger) not in saved:
+            for handler in ours:
+                logger.removeHandler(handler)
+            continue
+        _, handlers, filters, level, propagate, disabled = saved[id(logger)]
+        for handler in ours:
+            if handler not in handlers:
+                logger.removeHandler(handler)
+        for handler in handlers:
+            if handler not in logger.handlers:
+                logger.addHandler(handler)
+        logger.filters[:] = filters
+        logger.level, logger.propagate, logger.disabled = level, propagate, disabled
 
 
 @pytest.fixture(scope="session")
