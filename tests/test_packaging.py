@@ -27,6 +27,8 @@ import requests
 
 from tests.harness.processes import free_port, wait_until
 
+pytestmark = pytest.mark.e2e  # minutes long: `make e2e` (Makefile), not `make test`
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())

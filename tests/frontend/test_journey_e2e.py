@@ -24,6 +24,8 @@ from tests.harness import ManagedProcess, free_port, wait_until
 from tests.harness.shop import PROBE_PASSWORD
 from tests.harness.storefront import start_storefront
 
+pytestmark = pytest.mark.e2e  # minutes long: `make e2e` (Makefile), not `make test`
+
 JOURNEY = REPO_ROOT / "synthetic" / "workflows" / "storefront.yml"
 
 

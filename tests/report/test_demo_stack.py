@@ -34,6 +34,8 @@ from tests.harness import (
     wait_until,
 )
 
+pytestmark = pytest.mark.e2e  # minutes long: `make e2e` (Makefile), not `make test`
+
 PERIOD = 60.0  # seconds of each phase: healthy, faults on, healthy again
 FAULTS = ("slow_products", "n_plus_one", "checkout_errors")
 
