@@ -91,7 +91,7 @@ def start_mariadb(workdir: Path) -> MariaDB:
             "--performance-schema-consumer-events-statements-history=ON",
             "--performance-schema-consumer-events-statements-history-long=ON",
             "--skip-name-resolve",
-            "--max-connections=200",
+            "--max-connections=2000",  # one server for the whole session: many shops, workers and pools at once
         ],
         workdir / "mariadb.log",
     )
