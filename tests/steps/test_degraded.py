@@ -193,7 +193,7 @@ def test_a_step_timeout_fails_the_step(case: TimeoutCase, stub: StubServer) -> N
         assert run.result == "failure"
         assert failed.message.endswith("(the step's timeout: 0.3s)") == case.message_names_step_timeout, failed.message
         if case.message_names_step_timeout:
-            assert 0.3 <= failed.duration < 3, failed.duration
+            assert 0.29 <= failed.duration < 3, failed.duration  # the deadline is measured from just before the send
 
 
 @pytest.mark.parametrize(
