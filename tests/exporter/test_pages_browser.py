@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from synthetic.steps.browser import CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT
 from tests.exporter.test_api import Served, serving, shop_config
 from tests.exporter.test_store import make_run
@@ -31,8 +32,6 @@ except ImportError:  # pragma: no cover - the test extra installs it
         raise
     pytest.skip("playwright is not installed: pip install -e '.[test]'", allow_module_level=True)
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]  # fmt: skip
 DOCS_IMAGES = REPO_ROOT / "docs" / "images"
 DOCS_PAGES = ("landing", "run", "failures")  # one picture of each page in the docs
 
@@ -50,7 +49,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
+            str(profile), executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS),
             viewport={"width": 1360, "height": 900},
         )  # fmt: skip
         yield context

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from exporter.report import PrometheusClient, build_report, render
+from synthetic.steps.browser import CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT
 from tests.harness import require_binary
 from tests.harness.processes import in_ci
@@ -26,9 +27,6 @@ except ImportError:  # pragma: no cover - the test extra installs it
         raise
     pytest.skip("playwright is not installed: pip install -e '.[test]'", allow_module_level=True)
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]  # fmt: skip
-
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Page]:
@@ -36,7 +34,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
     chromium = require_binary("chromium")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
+            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS),
             viewport={"width": 1200, "height": 900},
         )  # fmt: skip
         tab = context.new_page()
