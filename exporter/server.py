@@ -194,6 +194,13 @@ class HTTPServer:
         """Client connections open now (accepted and not yet closed)."""
         return sum(len(listener.active_channels) for listener in self._listeners)
 
+    def worker_threads(self) -> tuple[int, int]:
+        """(threads in the worker pool, threads among them serving a request now). A connection only takes a
+        thread while a whole request is being served; reading, idling and writing happen on the I/O loop."""
+        dispatcher = self._dispatcher
+        with dispatcher.lock:
+            return len(dispatcher.threads), max(0, dispatcher.active_count)
+
     def closed_by_timeout(self) -> dict[str, int]:
         """Connections the server closed, by reason (``CLOSE_REASONS``), since it started."""
         return dict(self._closed_counts)
