@@ -135,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
                         "is answered 503 (default: %(default)s)")  # fmt: skip
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"])  # fmt: skip
+    parser.add_argument("--log.file", dest="log_file", metavar="FILE",
+                        help="append the JSON log lines to this file instead of stdout (stderr for run, replay and "
+                        "contract); reopened when logrotate renames it, so no copytruncate is needed")  # fmt: skip
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser(
         "run",
@@ -194,7 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `run` prints its waterfall on stdout; its log lines go to stderr, and only warnings unless asked.
     interactive = args.command in ("run", "replay", "contract") or args.config_check
     level = "WARNING" if interactive and args.log_level == "info" else args.log_level.upper()
-    logging.config.dictConfig(logging_config(level=level, layer="probe", stream="stderr" if interactive else "stdout"))
+    try:
+        logging.config.dictConfig(logging_config(level=level, layer="probe", file=args.log_file,
+                                                 stream="stderr" if interactive else "stdout"))  # fmt: skip
+    except ValueError as error:  # dictConfig wraps the OSError of a log file it cannot open
+        cause = error.__cause__ or error
+        print(f"workflow-exporter: --log.file={args.log_file}: {cause}", file=sys.stderr)
+        return 2
     if args.config_check:
         return check_config(args.config_file)
     if args.command == "run":

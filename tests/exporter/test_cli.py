@@ -151,3 +151,27 @@ def test_run_writes_junit_for_ci(config_file: Path) -> None:
 def test_run_output_to_an_unwritable_place_is_bad_usage(config_file: Path, tmp_path: Path) -> None:
     result = _cli("run", f"--config.file={config_file}", "--workflow", "failing", f"--output={tmp_path}/no/such/x")
     assert result.returncode == 2 and "--output" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("no/such/dir/exporter.log", "No such file or directory"),
+        (".", "Is a directory"),
+    ],
+    ids=["in a missing directory", "a directory"],
+)
+def test_a_log_file_that_cannot_be_opened_is_bad_usage(config_file: Path, tmp_path: Path, where: str,
+                                                       says: str) -> None:  # fmt: skip
+    result = _cli(f"--log.file={tmp_path / where}", "--config.check", f"--config.file={config_file}")
+    assert result.returncode == 2 and f"--log.file={tmp_path / where}" in result.stderr and says in result.stderr
+
+
+def test_the_log_file_gets_the_json_lines(config_file: Path, tmp_path: Path) -> None:
+    log = tmp_path / "exporter.log"
+    result = _cli(f"--log.file={log}", "--log.level=info", "run", f"--config.file={config_file}", "--workflow",
+                  "failing")  # fmt: skip
+    assert result.returncode == 1 and "failed step home" in result.stdout
+    (line,) = [json.loads(text) for text in log.read_text().splitlines()]
+    assert line["workflow"] == "failing" and line["result"] == "failure" and line["correlation_id"]
+    assert "failing on shop" not in result.stderr  # the line went to the file only
