@@ -72,19 +72,21 @@ def rotate_under_load(conf: Path, state: Path, client: Callable[[threading.Event
         except BaseException as error:  # reported below
             errors.append(error)
 
+    def forty_more(what: str) -> None:
+        count = done()
+        _wait_for(lambda: done() >= count + 40 or bool(errors), what)
+
     threads = [threading.Thread(target=guarded, daemon=True) for _ in range(CLIENTS)]
     try:
         for thread in threads:
             thread.start()
         for rotation in range(ROTATIONS):
             # Let some work land in this generation of the file, then rotate it under the writers' feet.
-            count = done()
-            _wait_for(lambda count=count: done() >= count + 40 or bool(errors), f"work before rotation {rotation}")
+            forty_more(f"work before rotation {rotation}")
             result = subprocess.run([logrotate, "--force", "--state", str(state), str(conf)],
                                     capture_output=True, text=True, timeout=60)  # fmt: skip
             assert result.returncode == 0, result.stderr
-        count = done()
-        _wait_for(lambda: done() >= count + 40 or bool(errors), "work after the last rotation")
+        forty_more("work after the last rotation")
     finally:
         stop.set()
         for thread in threads:
