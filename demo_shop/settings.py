@@ -10,6 +10,7 @@ Environment:
     DEMO_FAULTS             comma-separated faults switched on at start
     DEMO_SLOW_SECONDS       how long the slow_products query sleeps (default 1.2)
     DEMO_LOGIN_RATE         login throttle, DRF rate syntax (default 60/min)
+    DEMO_NOTIFICATIONS_FILE where /_demo/notifications/ keeps the Alertmanager notifications it receives (off if unset)
     SLOW_QUERY_SECONDS      statements at least this slow are counted and logged (default 0.5)
     SYNTHETIC_SECRET        shared with the exporter: only HMAC-signed synthetic markers count
     DJANGO_LOG_LEVEL        default INFO; DJANGO_LOG_FILE writes the JSON lines to a file instead of stdout
@@ -127,6 +128,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 DEMO_FAULTS_ENABLED = os.environ.get("DEMO_FAULTS_ENABLED", "0") == "1"
 DEMO_FAULTS = _env_list("DEMO_FAULTS", "")
 DEMO_SLOW_SECONDS = float(os.environ.get("DEMO_SLOW_SECONDS", "1.2"))
+DEMO_NOTIFICATIONS_FILE = os.environ.get("DEMO_NOTIFICATIONS_FILE", "")
 if DEMO_FAULTS_ENABLED:  # Django's backends plus the db_connection_errors fault (demo_shop/backends)
     DATABASES["default"]["ENGINE"] = {
         "django.db.backends.mysql": "demo_shop.backends.mysql",

@@ -90,6 +90,26 @@ def demo_exporter_config(shop_log: Path, storefront: bool = False) -> str:
     return header + yaml.safe_dump(config, sort_keys=False)
 
 
+def demo_alertmanager_config(shop_port: int) -> dict[str, object]:
+    """The shipped routing (alertmanager/alertmanager.yml) unchanged, its webhook receivers pointed at the demo
+    shop's notification receiver, whose page lists what arrived: /_demo/notifications/."""
+    config = yaml.safe_load((ROOT / "alertmanager" / "alertmanager.yml").read_text())
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = f"http://127.0.0.1:{shop_port}/_demo/notifications/{receiver['name']}"
+    return dict(config)
+
+
+def prometheus_pages(binary: str) -> str:
+    """Where the installed Prometheus serves its alerts page: Debian's package has no React UI (``/alerts`` is
+    404) and keeps the classic one under ``/classic/``."""
+    try:
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        version = ""
+    return "/classic/alerts" if "+ds" in version.split("\n", 1)[0] else "/alerts"
+
+
 def browser_steps_problem() -> str | None:
     """Why the exporter cannot run browser steps here (no Playwright, no Chromium), or None."""
     from synthetic.steps.browser import missing_component
@@ -120,6 +140,8 @@ def main() -> None:
     env.setdefault("STOREFRONT_FAULTS_ENABLED", "1")
     # The shop's JSON lines go to a file the exporter's trace reads (/trace/<id>, workflow-exporter trace).
     env.setdefault("DJANGO_LOG_FILE", str(STATE / "shop.log"))
+    # Alertmanager's notifications (the shipped routing) land in the shop's demo receiver: /_demo/notifications/.
+    env.setdefault("DEMO_NOTIFICATIONS_FILE", str(STATE / "notifications.jsonl"))
 
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "seed_shop")
@@ -156,14 +178,15 @@ def main() -> None:
         urls["storefront"] = f"{frontend}/  (built on its first start: about a minute)"
     alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if alertmanager:
-        (STATE / "alertmanager.yml").write_text(
-            yaml.safe_dump({"route": {"receiver": "demo-null"}, "receivers": [{"name": "demo-null"}]})
-        )
+        routing = demo_alertmanager_config(ports["shop"])
+        (STATE / "alertmanager.yml").write_text(yaml.safe_dump(routing, sort_keys=False))
         processes["alertmanager"] = (
             f"{alertmanager} --config.file={STATE / 'alertmanager.yml'} --storage.path={STATE / 'alertmanager'}"
             f" --web.listen-address=127.0.0.1:{ports['alertmanager']} --cluster.listen-address="
         )
-        urls["Alertmanager"] = f"http://127.0.0.1:{ports['alertmanager']}/"
+        # Debian's Alertmanager has no web UI: its API (or amtool) shows the alerts.
+        urls["Alertmanager"] = f"http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts"
+        urls["notifications"] = f"http://127.0.0.1:{ports['shop']}/_demo/notifications/"
     prometheus = shutil.which("prometheus")
     if prometheus:
         config = prometheus_config(ports["shop"], ports["exporter"], ports["alertmanager"] if alertmanager else None)
@@ -172,7 +195,7 @@ def main() -> None:
             f"{prometheus} --config.file={STATE / 'prometheus.yml'} --storage.tsdb.path={STATE / 'prometheus'}"
             f" --web.listen-address=127.0.0.1:{ports['prometheus']} --enable-feature=exemplar-storage"
         )
-        urls["Prometheus"] = f"http://127.0.0.1:{ports['prometheus']}/"
+        urls["Prometheus"] = f"http://127.0.0.1:{ports['prometheus']}{prometheus_pages(prometheus)}"
     missing = [name for name, path in (("prometheus", prometheus), ("alertmanager", alertmanager)) if not path]
 
     procfile = STATE / "Procfile"

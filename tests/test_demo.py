@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -19,6 +20,10 @@ from tests.harness import free_port, wait_until
 def listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def answers(url: str) -> bool:
+    return requests.get(url, timeout=5).status_code == 200
 
 
 def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
@@ -59,6 +64,13 @@ def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         wait_until(lambda: listening(ports["ALERTMANAGER_PORT"]), 30, "demo Alertmanager listening")
         output = (tmp_path / "demo.log").read_text()
         assert f"http://127.0.0.1:{ports['SHOP_PORT']}/api/products/" in output
+        # Every page the banner prints answers with the packages installed here (Debian's Prometheus has only the
+        # classic UI, its Alertmanager only the API); the storefront builds for a minute and is tested elsewhere.
+        banner = dict(re.findall(r"^  (\S[^\n]*?) +(http://127\.0\.0\.1:\d+\S*)", output, re.M))
+        assert {"Prometheus", "Alertmanager", "notifications"} <= set(banner), banner
+        for name, url in banner.items():
+            if name != "storefront":
+                wait_until(functools.partial(answers, url), 30, f"{name} at {url}")
 
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does to the foreground job
         assert demo.wait(timeout=30) in (0, 130, -signal.SIGINT)
