@@ -236,7 +236,7 @@ def parse_contracts(raw: Any, where: str, reader: Reader, target_openapi: str | 
         public=_selectors(raw.get("public"), f"{where}.public", problems),
         parameters=_parameters(raw.get("parameters"), f"{where}.parameters", reader),
         auth=_auth(raw.get("auth"), f"{where}.auth", reader),
-        cors=_cors(raw.get("cors"), f"{where}.cors", problems),
+        cors=_cors(raw.get("cors"), f"{where}.cors", reader),
     )
 
 
@@ -514,7 +514,8 @@ def _origin(value: str, where: str, problems: Problems) -> str | None:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
-def _cors(raw: Any, where: str, problems: Problems) -> CorsPolicy:
+def _cors(raw: Any, where: str, reader: Reader) -> CorsPolicy:
+    problems = reader.problems
     if raw is None:
         return CorsPolicy()
     if not isinstance(raw, Mapping):
@@ -527,8 +528,8 @@ def _cors(raw: Any, where: str, problems: Problems) -> CorsPolicy:
     def origins(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         if key not in raw:
             return default
-        found = [_origin(o, f"{where}.{key}", problems) for o in _string_list(raw[key], f"{where}.{key}", problems,
-                                                                              "origins")]  # fmt: skip
+        listed = _string_list(raw[key], f"{where}.{key}", problems, "origins")
+        found = [_origin(str(reader.env(o, f"{where}.{key}")), f"{where}.{key}", problems) for o in listed]
         return tuple(o for o in found if o)
 
     def header_names(key: str, default: tuple[str, ...]) -> tuple[str, ...]:

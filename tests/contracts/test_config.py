@@ -208,13 +208,25 @@ def test_no_document_anywhere() -> None:
     assert raised.value.problems == [f"{W}: needs an OpenAPI document: set openapi here or on the target"]
 
 
-def test_env_expands_in_values_and_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_expands_in_values_headers_and_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every value a deployment changes: parameter values, auth headers and the CORS origins (the storefront's
+    origin moves with its port)."""
     monkeypatch.setenv("WFX_CONTRACT_KEY", "key-from-env-123")
     monkeypatch.setenv("WFX_ORDER_ID", "42")
+    monkeypatch.setenv("WFX_STOREFRONT", "http://127.0.0.1:13000")
     contracts = load('contracts: {auth: {headers: {X-Api-Key: "${env:WFX_CONTRACT_KEY}"}}, '
-                     'parameters: {values: {id: "${env:WFX_ORDER_ID}"}}}')  # fmt: skip
+                     'parameters: {values: {id: "${env:WFX_ORDER_ID}"}}, '
+                     'cors: {trusted_origins: ["${env:WFX_STOREFRONT}"], '
+                     'untrusted_origins: ["${env:WFX_UNSET_ORIGIN:-https://evil.example}"]}}')  # fmt: skip
     assert contracts.auth.headers == {"X-Api-Key": "key-from-env-123"}
     assert contracts.parameters.values == {"id": "42"}
+    assert contracts.cors.trusted_origins == ("http://127.0.0.1:13000",)
+    assert contracts.cors.untrusted_origins == ("https://evil.example",)
+
+
+def test_an_unset_origin_variable_is_a_problem() -> None:
+    found = problems_of('contracts: {cors: {trusted_origins: ["${env:WFX_NO_SUCH_ORIGIN}"]}}')
+    assert f"{W}.cors.trusted_origins: environment variable WFX_NO_SUCH_ORIGIN is not set" in found
 
 
 def test_the_secret_of_an_auth_header_is_never_in_a_problem() -> None:
