@@ -1,0 +1,116 @@
+"""The fault matrix on a time-compressed copy of the shipped bundle (tests/loop/timescale.py): the database
+faults (issue 12) and the contract faults (issue 11) each raise their own alert, which reaches the receiver its
+severity routes to once, names what broke, links to its runbook heading and resolves after the fault; with no
+fault on, nothing fires. The journey faults' rows run with the shipped timings in `make loop` (test_loop.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+import yaml
+
+from demo_shop.faults import FAULTS
+from tests.conftest import REPO_ROOT
+from tests.harness import MariaDB
+from tests.loop import report
+from tests.loop.matrix import (
+    CONTRACT_FAULTS,
+    DATABASE_FAULTS,
+    EVERYTHING,
+    JOURNEY_FAULTS,
+    MATRIX,
+    Row,
+    batches,
+    group_by,
+    interfere,
+    rows,
+)
+from tests.loop.run import Result, Watch, healthy_window, run_batch, runbook_problem, wait_quiet, watching
+from tests.loop.stack import RULES, start_loop_stack
+from tests.loop.timescale import COMPRESSED
+
+pytestmark = pytest.mark.mariadb
+
+# The rows proven here, batched so that faults that do not interfere run side by side.
+BATCHES = batches(rows(*DATABASE_FAULTS, *CONTRACT_FAULTS))
+# Seconds of compressed time: an alert waits at most a shipped `for: 15m` plus three journey and sweep
+# intervals, and its resolution the longest window it reads (10m) plus a group_interval (5m).
+FIRE_TIMEOUT = COMPRESSED.seconds(15 * 60) + 3 * COMPRESSED.work_interval(60) + 60
+RESOLVE_TIMEOUT = COMPRESSED.seconds(15 * 60) + 3 * COMPRESSED.work_interval(60) + 60
+HEALTHY_SECONDS = COMPRESSED.seconds(60 * 60)  # a shipped hour: longer than every `for:` of the shipped rules
+
+
+def test_every_fault_of_the_demo_shop_has_a_row() -> None:
+    assert sorted(row.fault for row in MATRIX) == sorted(FAULTS)
+    assert sorted((*DATABASE_FAULTS, *CONTRACT_FAULTS, *JOURNEY_FAULTS)) == sorted(FAULTS)
+    for row in MATRIX:
+        assert row.receiver == {"critical": "pager", "warning": "tickets"}[row.severity], row.fault
+        assert row.names and row.labels and row.why, row.fault
+
+
+def test_every_expected_alert_exists_in_the_shipped_rules_with_its_runbook() -> None:
+    shipped = {
+        (rule["alert"], rule["labels"]["severity"]): rule
+        for path in RULES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    for row in MATRIX:
+        rule = shipped[(row.alertname, row.severity)]
+        assert runbook_problem(rule["annotations"]["runbook_url"]) is None, row.fault
+
+
+def test_faults_that_interfere_never_share_a_batch() -> None:
+    grouping = group_by()
+    every = batches(list(MATRIX))
+    assert sorted(row.fault for batch in every for row in batch) == sorted(FAULTS)
+    for batch in every:
+        for i, row in enumerate(batch):
+            assert not any(interfere(row, other, grouping) for other in batch[i + 1 :]), [r.fault for r in batch]
+    # db_connection_errors breaks everything: it runs alone. open_write and cors_wildcard would share one
+    # notification group (alertname and target): apart.
+    alone = next(batch for batch in every if any(EVERYTHING in row.breaks for row in batch))
+    assert [row.fault for row in alone] == ["db_connection_errors"]
+    assert not any({"open_write", "cors_wildcard"} <= {row.fault for row in batch} for batch in every)
+
+
+def test_the_documented_expectations_are_the_matrix() -> None:
+    doc = REPO_ROOT / "docs" / "loop.md"
+    assert report.with_expectations(doc.read_text()) == doc.read_text(), (
+        "docs/loop.md's expectations table drifted from tests/loop/matrix.py: regenerate it with "
+        "tests.loop.report.with_expectations"
+    )
+
+
+@pytest.fixture(scope="module")
+def watch(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watch]:
+    """The compressed stack, watched from its start; the first test waits for it to go quiet."""
+    with ExitStack() as cleanup:
+        stack = start_loop_stack(tmp_path_factory.mktemp("loop"), mariadb, COMPRESSED, cleanup)
+        with watching(stack) as watch:
+            yield watch
+
+
+def assert_row(result: Result) -> None:
+    assert result.passed, f"{result.fault}: " + "; ".join(result.problems)
+
+
+def test_healthy_nothing_fires(watch: Watch) -> None:
+    still = wait_quiet(watch, FIRE_TIMEOUT)
+    assert not still, f"alerts still active after the stack started: {still}"
+    result = healthy_window(watch, HEALTHY_SECONDS)
+    print(report.line(result, "compressed"))
+    assert_row(result)
+
+
+@pytest.mark.parametrize("batch", BATCHES, ids=["+".join(row.fault for row in batch) for batch in BATCHES])
+def test_fault_raises_its_alert_once_and_resolves(watch: Watch, batch: list[Row]) -> None:
+    results = run_batch(watch, batch, FIRE_TIMEOUT, RESOLVE_TIMEOUT)
+    for result in results:
+        print(report.line(result, "compressed"))  # seconds for the record (pytest -s), never asserted
+    problems = [f"{r.fault}: {'; '.join(r.problems)}" for r in results if not r.passed]
+    assert not problems, "\n".join(problems)
