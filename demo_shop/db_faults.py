@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
 MIGRATION = ("fault_migrations", "0001_release_marker")
@@ -80,16 +80,8 @@ def _switch_schema_drift_db(on: bool) -> None:
     model_length = int(Product._meta.get_field("name").max_length or 0)
     lengths = (model_length, DRIFTED_LENGTH) if on else (DRIFTED_LENGTH, model_length)
     old, new = _name_field(lengths[0]), _name_field(lengths[1])
-    try:
-        with connection.schema_editor() as editor:
-            editor.alter_field(Product, old, new)
-    except DatabaseError as error:
-        if connection.vendor == "sqlite" and _fk_orphan_on():
-            raise FaultSwitchError(
-                "SQLite checks every foreign key after rebuilding shop_product and the fk_orphan rows fail that "
-                "check: switch fk_orphan off first"
-            ) from error
-        raise
+    with connection.schema_editor() as editor:
+        editor.alter_field(Product, old, new)
 
 
 def _foreign_keys(on: bool) -> None:
@@ -150,8 +142,26 @@ def state() -> dict[str, bool]:
     return {name: is_on() for name, (is_on, _) in DB_FAULTS.items()}
 
 
+def _refusal(changes: Mapping[str, bool]) -> str | None:
+    """Why a set of changes cannot be made, decided before any of it is applied."""
+    if connection.vendor != "sqlite" or changes.get("schema_drift_db", _schema_drift_db_on()) == _schema_drift_db_on():
+        return None
+    if changes.get("fk_orphan", _fk_orphan_on()):
+        # SQLite rebuilds shop_product and then checks every foreign key; the orphans fail that check, and
+        # Django's SQLite schema editor raises from its __exit__ with the transaction left open.
+        return (
+            "SQLite checks every foreign key after rebuilding shop_product and the fk_orphan rows fail that check: "
+            'switch fk_orphan off first (in the same request: {"fk_orphan": false, "schema_drift_db": ...})'
+        )
+    return None
+
+
 def switch(changes: Mapping[str, bool]) -> None:
-    """Switch database faults; switching one to the state it is in does nothing."""
+    """Switch database faults; switching one to the state it is in does nothing. Raises ``FaultSwitchError``
+    (nothing changed) for a set of changes the database cannot take."""
+    refusal = _refusal(changes)
+    if refusal:
+        raise FaultSwitchError(refusal)
     ordered = sorted(changes.items(), key=lambda item: (item[1], ORDER.index(item[0])))  # offs first
     for name, on in ordered:
         DB_FAULTS[name][1](on)

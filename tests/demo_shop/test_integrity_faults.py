@@ -9,7 +9,9 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -137,6 +139,31 @@ def test_a_database_fault_is_reported_by_its_check_and_recovers(shop: ShopServer
         switch(shop, name, False)
     wait_until(lambda: gauge(shop, family, **labels) == 0, 30, f"{family} {labels} back to 0")
     assert integrity_check(shop) == (0, [])
+
+
+def test_a_change_the_database_cannot_take_changes_nothing_and_harms_no_request(shop: ShopServer) -> None:
+    """On SQLite, rebuilding shop_product checks every foreign key and fk_orphan's rows fail it: the whole PUT is
+    refused up front (409, nothing switched), and every thread of the shop goes on answering. MariaDB takes it."""
+    sqlite = shop.env["BACKEND"] == "sqlite"
+    switch(shop, "fk_orphan", True)
+    try:
+        answer = requests.put(f"{shop.url}/_demo/faults", json={"schema_drift_db": True, "unapplied_migration": True},
+                              timeout=30)  # fmt: skip
+        state = requests.get(f"{shop.url}/_demo/faults", timeout=10).json()
+        if sqlite:
+            assert answer.status_code == 409 and "switch fk_orphan off first" in answer.json()["detail"]
+            assert (state["schema_drift_db"], state["unapplied_migration"], state["fk_orphan"]) == (False, False, True)
+        else:
+            assert answer.status_code == 200 and state["schema_drift_db"] and state["unapplied_migration"]
+        with ThreadPoolExecutor(8) as pool:  # more requests than the shop has threads, so each thread serves some
+            statuses = Counter(pool.map(lambda _: requests.get(f"{shop.url}/api/products/", timeout=10).status_code,
+                                        range(64)))  # fmt: skip
+        assert statuses == {200: 64}
+        both = requests.put(f"{shop.url}/_demo/faults", json={"fk_orphan": False, "schema_drift_db": True}, timeout=30)
+        assert both.status_code == 200 and both.json()["schema_drift_db"] and not both.json()["fk_orphan"]
+    finally:
+        requests.put(f"{shop.url}/_demo/faults", timeout=30,
+                     json={"fk_orphan": False, "schema_drift_db": False, "unapplied_migration": False})  # fmt: skip
 
 
 def test_refused_connections_are_counted_and_reported(shop: ShopServer) -> None:
