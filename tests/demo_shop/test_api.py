@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from tests.demo_shop.client import ShopClient
-from tests.harness import ShopServer
+from tests.harness import ShopServer, start_shop
 from tests.harness.shop import PROBE_PASSWORD, PROBE_USER
 
 
@@ -318,3 +321,17 @@ def test_openapi_document(shop: ShopServer) -> None:
     } <= spec["paths"].keys()
     assert "/_demo/faults" not in spec["paths"]
     assert set(spec["paths"]["/api/cart/"]["get"]["responses"]) == {"200", "401"}
+
+
+def test_concurrent_first_schema_requests_all_get_the_document(tmp_path: Path) -> None:
+    """A fresh worker asked for /api/schema/ by many clients at once (the exporter's sweeps, checks and map at
+    start-up): each gets the same document (drf-spectacular's first generations race; the shop serialises them)."""
+    shop = start_shop(tmp_path / "shop", f"sqlite:///{tmp_path / 'shop.sqlite3'}")
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: requests.get(f"{shop.url}/api/schema/?format=json", timeout=60),
+                                    range(16)))  # fmt: skip
+    finally:
+        shop.stop()
+    assert Counter(a.status_code for a in answers) == {200: 16}
+    assert len({a.content for a in answers}) == 1
