@@ -271,16 +271,15 @@ def run_batch(watch: Watch, rows: Sequence[Row], fire_timeout: float, resolve_ti
         result.also = sorted(allowed) + [f"unexplained: {name}" for name in sorted(unexplained)]
     # Nothing pages that no row of the batch expects or allows; alerts that were active before the batch (still
     # resolving from an earlier one) are not this batch's.
-    for notice in notices:
-        if notice.receiver != "pager":
-            continue
-        for alert in notice.alerts("firing"):
-            episode = next((e for e in episodes if e.labels == alert["labels"]), None)
-            if episode is None or any(row.allows(alert["labels"]) for row in rows):
-                continue
-            for row in rows:
-                results[row.fault].problems.append(f"paged for an alert no fault of the batch explains: "
-                                                   f"{describe(alert['labels'])}")  # fmt: skip
+    unexplained_pages = sorted({
+        describe(alert["labels"])
+        for notice in notices if notice.receiver == "pager"
+        for alert in notice.alerts("firing")
+        if any(e.labels == alert["labels"] for e in episodes) and not any(row.allows(alert["labels"]) for row in rows)
+    })  # fmt: skip
+    for name in unexplained_pages:
+        for row in rows:
+            results[row.fault].problems.append(f"paged for an alert no fault of the batch explains: {name}")
     return [results[row.fault] for row in rows]
 
 
