@@ -26,10 +26,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIEnvironment
 
+from synthetic.contracts.formats import sweep_document
 from synthetic.result import REASONS
 from synthetic.run_formats import run_document
 
-from .store import RESULTS, SOURCES, FailureGroup, PairStats, RunFilter, RunSummary, Window
+from .store import (
+    RESULTS,
+    SOURCES,
+    SWEEP_SOURCES,
+    FailureGroup,
+    PairStats,
+    RunFilter,
+    RunSummary,
+    SweepFilter,
+    Window,
+)
 
 if TYPE_CHECKING:
     from .service import Exporter
@@ -211,6 +222,21 @@ def run_filter(params: Mapping[str, str], since_default: float | None = None) ->
     )
 
 
+SWEEP_FILTERS = ("target", "result", "source", "since", "until")
+
+
+def sweep_filter(params: Mapping[str, str]) -> SweepFilter:
+    """A ``SweepFilter`` from the parameters in ``SWEEP_FILTERS``; BadParameter naming the first bad one."""
+    where = run_filter({name: value for name, value in params.items() if name in ("target", "since", "until")})
+    return SweepFilter(
+        target=where.target,
+        result=_choice(params, "result", ("success", "failure")),
+        source=_choice(params, "source", SWEEP_SOURCES),
+        since=where.since,
+        until=where.until,
+    )
+
+
 # --- documents -------------------------------------------------------------------------------------------------
 
 
@@ -353,6 +379,7 @@ class Api:
             "/api/v1/runs": self.runs,
             "/api/v1/workflows": self.workflows,
             "/api/v1/failures": self.failures,
+            "/api/v1/sweeps": self.sweeps,
         }
         try:
             if path in handlers:
@@ -360,6 +387,9 @@ class Api:
             if path.startswith("/api/v1/runs/") and path.count("/") == 4:
                 query_params(environ, ())
                 return self.run(path.removeprefix("/api/v1/runs/"))
+            if path.startswith("/api/v1/sweeps/") and path.count("/") == 4:
+                query_params(environ, ())
+                return self.sweep(path.removeprefix("/api/v1/sweeps/"))
         except BadParameter as bad:
             return error("400 Bad Request", "bad_data", str(bad))
         return error("404 Not Found", "not_found", f"no endpoint {path}; see docs/api.md")
@@ -395,6 +425,21 @@ class Api:
         examples = _integer(params, "examples", 3, 1, 20)
         groups = self.exporter.store.failure_groups(where, limit, examples)
         return ok({"since": where.since, "until": where.until, "groups": [failure_document(g) for g in groups]})
+
+    def sweeps(self, environ: WSGIEnvironment) -> Response:
+        params = query_params(environ, (*SWEEP_FILTERS, "limit", "cursor"))
+        where = sweep_filter(params)
+        limit = _integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        found, cursor = self.exporter.store.sweeps(where, limit, cursor_param(params))
+        return ok({"sweeps": [s.document() for s in found], "next_cursor": str(cursor) if cursor else None})
+
+    def sweep(self, sweep_id: str) -> Response:
+        stored = self.exporter.store.get_sweep(sweep_id)
+        if stored is None:
+            return error("404 Not Found", "not_found", f"no contract sweep {sweep_id[:200]!r} in the store")
+        document = sweep_document(stored.sweep)
+        document.update(id=stored.summary.id, source=stored.summary.source, url=stored.summary.url)
+        return ok(document)
 
     # --- Server-Sent Events -------------------------------------------------------------------------------------
 

@@ -17,8 +17,15 @@ judge when it ends):
   (before the first: when the contracts were configured), against ``workflow_contract_sweep_interval_seconds``.
 
 A sweep that cannot check at all (the document cannot be fetched, a setup workflow fails) leaves the check
-series as they were and sets ``sweep_success`` to 0. The latest sweep of each target, with an example per
-failure, is kept in memory (``ContractResults``) for ``/contracts`` and ``/contracts/<target>``.
+series as they were and sets ``sweep_success`` to 0.
+
+Every sweep, with an example per failure, goes to the run store (``RunStore.add_sweep``: on disk under
+``--storage.path``, bounded by its retention); the latest of each target is also kept in memory
+(``ContractResults``) for ``/contracts``. At start (and when a target gains a ``contracts:`` section) the latest
+stored sweep of each target is restored into ``ContractResults``, so the pages show it after a restart; the
+metrics are not restored: a target's series come back with its first sweep (docs/api.md says why).
+``/contracts/<target>`` lists the target's stored sweeps and ``/contracts/<target>/sweeps/<id>`` shows one,
+every failure with its example, at an address that stays valid.
 """
 
 from __future__ import annotations
@@ -47,9 +54,11 @@ from synthetic.contracts.sweep import STATUSES, CheckResult, SweepResult, failin
 from synthetic.model import Target, Workflow
 
 from .sections import SECTIONS
+from .store import SweepFilter
 
 if TYPE_CHECKING:
     from .metrics import WorkflowMetrics
+    from .store import RunStore
 
 logger = logging.getLogger("exporter.contracts")
 
@@ -64,15 +73,30 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 
 
 class ContractResults:
-    """The latest sweep of each target (thread-safe); a target's entry goes when its contracts do."""
+    """The latest sweep of each target (thread-safe); a target's entry goes when its contracts do. A sweep
+    ``restore``d from the store (made before this process started) is marked so until the next one lands."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._latest: dict[str, SweepResult] = {}
+        self._restored: set[str] = set()
 
     def put(self, sweep: SweepResult) -> None:
         with self._lock:
             self._latest[sweep.target] = sweep
+            self._restored.discard(sweep.target)
+
+    def restore(self, sweep: SweepResult) -> None:
+        """Keep a stored sweep as the target's latest, unless a sweep of this process is there already."""
+        with self._lock:
+            if sweep.target not in self._latest:
+                self._latest[sweep.target] = sweep
+                self._restored.add(sweep.target)
+
+    def restored(self, target: str) -> bool:
+        """True while the target's latest sweep is one restored from the store."""
+        with self._lock:
+            return target in self._restored
 
     def get(self, target: str) -> SweepResult | None:
         with self._lock:
@@ -87,10 +111,12 @@ class ContractResults:
         with self._lock:
             for name in [n for n in self._latest if n not in keep]:
                 del self._latest[name]
+            self._restored &= keep
 
 
 class ContractSweeps:
-    """Sweeps of every target with contracts, on their intervals, recorded in ``metrics`` and ``results``.
+    """Sweeps of every target with contracts, on their intervals, recorded in ``metrics``, ``results`` and the
+    run ``store`` (when given).
 
     ``owns(target)`` says whether this replica sweeps the target on schedule (``--shard``); an on-demand sweep
     (``sweep``) runs on any configured target.
@@ -99,6 +125,7 @@ class ContractSweeps:
     def __init__(
         self,
         metrics: WorkflowMetrics,
+        store: RunStore | None = None,
         owns: Callable[[str], bool] = lambda target: True,
         max_concurrency: int = DEFAULT_MAX_CONCURRENT_SWEEPS,
         clock: Callable[[], float] = time.monotonic,
@@ -106,6 +133,7 @@ class ContractSweeps:
         first_sweep_within: float = FIRST_SWEEP_WITHIN,
     ) -> None:
         self.metrics = metrics
+        self.store = store
         self.results = ContractResults()
         self.negative = NegativeData()
         self._owns = owns
@@ -160,6 +188,19 @@ class ContractSweeps:
             self._targets = dict(swept)
             self._wake.notify_all()
         self.results.keep(swept)
+        self._restore([name for name in swept if self.results.get(name) is None])
+
+    def _restore(self, targets: list[str]) -> None:
+        """The latest stored sweep of each of ``targets`` into ``results`` (not into the metrics)."""
+        if self.store is None or not targets:
+            return
+        try:
+            latest = self.store.latest_sweeps(targets)
+        except Exception:  # an unreadable store costs the pages their history, never the start
+            logger.exception("could not read the last contract sweeps from the run store")
+            return
+        for stored in latest.values():
+            self.results.restore(stored.sweep)
 
     def _drop_series(self, target: str) -> None:
         for operation, check in self._series.pop(target, set()):
@@ -203,16 +244,17 @@ class ContractSweeps:
 
     def _scheduled(self, name: str) -> None:
         try:
-            self.sweep(name)
+            self.sweep(name, source="scheduled")
         except Exception:
             logger.exception("contract sweep of %s crashed", name)
         finally:
             with self._wake:
                 self._running.discard(name)
 
-    def sweep(self, name: str, timeout: float | None = None) -> SweepResult | None:
-        """Sweep ``name`` now and record it; None when it has no contracts. Sweeps of one target never overlap:
-        a call while one is going waits for it (at most ``timeout``) and returns its result."""
+    def sweep(self, name: str, timeout: float | None = None, source: str = "scheduled") -> SweepResult | None:
+        """Sweep ``name`` now and record it as from ``source`` (``exporter.store.SWEEP_SOURCES``); None when it
+        has no contracts. Sweeps of one target never overlap: a call while one is going waits for it (at most
+        ``timeout``) and returns its result."""
         with self._wake:
             target = self._targets.get(name)
             workflows = self._workflows
@@ -222,11 +264,12 @@ class ContractSweeps:
         if not lock.acquire(blocking=False):
             if lock.acquire(timeout=timeout if timeout is not None else target.contracts.timeout):
                 lock.release()
-            return self.results.get(name)
+            # the sweep that just ended; one restored from the store is no answer to this call
+            return None if self.results.restored(name) else self.results.get(name)
         try:
             result = run_sweep(target, workflows, timeout=timeout, negative=self.negative,
                                on_operation=lambda verdicts: self._record_verdicts(name, verdicts))  # fmt: skip
-            self.record(result)
+            self.record(result, source)
             return result
         finally:
             lock.release()
@@ -245,8 +288,9 @@ class ContractSweeps:
                     )
                     series.add((result.operation, result.check))
 
-    def record(self, sweep: SweepResult) -> None:
-        """Replace the target's series with this sweep's verdicts (see the module docstring)."""
+    def record(self, sweep: SweepResult, source: str = "scheduled") -> None:
+        """Replace the target's series with this sweep's verdicts (see the module docstring); keep the sweep as
+        the target's latest and in the store."""
         name = sweep.target
         with self._wake:
             if name not in self._targets:
@@ -273,6 +317,8 @@ class ContractSweeps:
                     metrics.contract_checks.labels(name, status).set(sweep.count(status))
                 metrics.contract_last_sweep.labels(name).set(sweep.started_at + sweep.duration)
         self.results.put(sweep)
+        if self.store is not None:
+            self.store.add_sweep(sweep, source)
 
 
 def _targets_of(metric: Gauge) -> list[str]:
@@ -316,7 +362,7 @@ def contract_probe(
         if header:
             with contextlib.suppress(ValueError):
                 timeout = min(timeout, max(float(header) - timeout_offset, 0.1))
-        sweep = sweeps.sweep(name, timeout=timeout)
+        sweep = sweeps.sweep(name, timeout=timeout, source="probe")
     finally:
         release()
     if sweep is None:
@@ -346,39 +392,68 @@ def _text(status: str, body: str, content_type: str = "text/plain; charset=utf-8
     return status, [("Content-Type", content_type)], body.encode()
 
 
-# --- /contracts and /contracts/<target> ------------------------------------------------------------------------
+# --- /contracts, /contracts/<target>, /contracts/<target>/sweeps/<id> ----------------------------------------------
 
 _env = Environment(loader=PackageLoader("exporter", "templates"), autoescape=select_autoescape(default=True))
 _env.filters["when"] = lambda ts: "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 _env.filters["seconds"] = lambda s: f"{s:.1f} s"
+PAGE_SWEEPS = 50  # a target's newest sweeps on its page; the API lists the older ones
+
+
+def _html(status: str, page: str) -> Response:
+    return status, [("Content-Type", "text/html; charset=utf-8")], page.encode()
+
+
+def _shown(name: str, sweep: SweepResult | None, interval: float | None) -> dict[str, Any]:
+    """What the template shows of a target's sweep."""
+    return {
+        "name": name,
+        "interval": interval,
+        "sweep": sweep,
+        "counts": {s: sweep.count(s) for s in STATUSES} if sweep else {},
+        "failing": failing(sweep.results) if sweep else [],
+        "others": sorted((r for r in sweep.results if r.status in ("passed", "skipped")),
+                         key=lambda r: (r.status, r.operation, r.check)) if sweep else [],
+    }  # fmt: skip
 
 
 def contract_page(sweeps: ContractSweeps, config: Config, path: str) -> Response:
-    """``/contracts`` (every target: its last sweep and what failed) or ``/contracts/<target>`` (every check
-    of the last sweep, failures first with their example)."""
-    name = path.removeprefix("/contracts").strip("/")
+    """``/contracts`` (every target: its last sweep and what failed), ``/contracts/<target>`` (every check of
+    the last sweep, failures first with their example, and the target's newest ``PAGE_SWEEPS`` stored sweeps)
+    or ``/contracts/<target>/sweeps/<id>`` (one stored sweep, whether its target is configured or not)."""
+    parts = [part[:200] for part in path.removeprefix("/contracts").split("/") if part]
     with_contracts = {n: t for n, t in config.targets.items() if t.contracts is not None}
-    if name and name not in with_contracts:
-        page = _env.get_template("contracts.html").render(missing=name[:200], targets=[], detail=None)
-        return "404 Not Found", [("Content-Type", "text/html; charset=utf-8")], page.encode()
+    template = _env.get_template("contracts.html")
+    store = sweeps.store
+
+    def refused(status: str, title: str, why: str) -> Response:
+        return _html(status, template.render(missing=title, why=why, targets=[], detail=None))
+
+    if len(parts) == 3 and parts[1] == "sweeps":
+        stored = store.get_sweep(parts[2]) if store is not None else None
+        if stored is None or stored.summary.target != parts[0]:
+            return refused("404 Not Found", "No such sweep", f"The run store holds no contract sweep {parts[2]!r} of "
+                           f"target {parts[0]!r} (retention may have deleted it).")  # fmt: skip
+        contracts = config.targets[parts[0]].contracts if parts[0] in with_contracts else None
+        shown = _shown(parts[0], stored.sweep, contracts.interval if contracts is not None else None)
+        return _html("200 OK", template.render(stored=stored, targets=[shown], detail=True, store=store))
+    if len(parts) > 1 or (parts and parts[0] not in with_contracts):
+        asked = "/".join(parts)
+        return refused("404 Not Found", f"No contracts for {asked}",
+                       f"No configured target named {asked!r} has a contracts: section.")  # fmt: skip
+    name = parts[0] if parts else None
     latest = sweeps.results.all()
-    shown = [name] if name else sorted(with_contracts)
     targets = []
-    for target_name in shown:
-        sweep = latest.get(target_name)
+    for target_name in [name] if name else sorted(with_contracts):
         contracts = with_contracts[target_name].contracts
         assert contracts is not None
-        targets.append({
-            "name": target_name,
-            "interval": contracts.interval,
-            "sweep": sweep,
-            "counts": {s: sweep.count(s) for s in STATUSES} if sweep else {},
-            "failing": failing(sweep.results) if sweep else [],
-            "others": sorted((r for r in sweep.results if r.status in ("passed", "skipped")),
-                             key=lambda r: (r.status, r.operation, r.check)) if sweep else [],
-        })  # fmt: skip
-    page = _env.get_template("contracts.html").render(missing=None, targets=targets, detail=bool(name))
-    return "200 OK", [("Content-Type", "text/html; charset=utf-8")], page.encode()
+        shown = _shown(target_name, latest.get(target_name), contracts.interval)
+        shown["restored"] = sweeps.results.restored(target_name)
+        targets.append(shown)
+    if name and store is not None:
+        history, cursor = store.sweeps(SweepFilter(target=name), PAGE_SWEEPS)
+        targets[0].update(history=history, next_cursor=cursor)
+    return _html("200 OK", template.render(targets=targets, detail=bool(name), store=store))
 
 
 # --- workflow-exporter contract --------------------------------------------------------------------------------

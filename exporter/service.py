@@ -94,7 +94,8 @@ class Exporter:
         self._probe_locks: dict[tuple[str, str], threading.Lock] = {}
         self.scheduler = Scheduler(self.run_scheduled, self._skipped, max_concurrency=max_concurrency, clock=clock)
         self.frontend = FrontendMapper(self.metrics)  # the frontend: section's map, in a thread of its own
-        self.contracts = ContractSweeps(self.metrics, owns=lambda target: self.shard.owns(CONTRACTS_SHARD_KEY, target))
+        self.contracts = ContractSweeps(self.metrics, store=self.store,
+                                        owns=lambda target: self.shard.owns(CONTRACTS_SHARD_KEY, target))  # fmt: skip
         try:
             # an invalid file at start is fatal (ConfigError)
             self.config: Config = load_config(self.config_path, sections=SECTIONS)

@@ -14,6 +14,14 @@ that did not succeed and for the latest successful run of each workflow x target
 successful run lands, the previous one's bodies go, so a year of a 1000-pair config holds 1000 sets of
 successful bodies, not millions.
 
+Contract sweeps (``exporter/contracts.py``) are kept beside the runs: one row of ``sweeps`` per sweep, with the
+columns the lists need (``id`` = the sweep's correlation ID, ``target``, ``source``, ``started_at``, ``duration``,
+``success``, ``error``, ``requests``, ``budget``, ``operations`` and the checks counted by result) and the whole
+sweep (``synthetic.contracts.formats.sweep_document``: every verdict, each failure's example), redacted by the
+sweep and zlib-compressed. They are written by the same writer thread and bounded by the same retention as the
+runs, except that the newest sweep of each target always stays (the ``/contracts`` pages show it after a
+restart); in memory, the newest ``MEMORY_SWEEPS`` of each target are kept.
+
 Schema. ``PRAGMA user_version`` holds the schema version; ``MIGRATIONS`` upgrade an older store in place when
 it is opened. A store written by a newer version is refused (``StoreError``), as is a file that is not a
 workflow-exporter store.
@@ -22,8 +30,8 @@ Writes never block a run: ``add`` hands the run to a writer thread, which insert
 run is "pending" and ``get`` and the lists see it anyway. Retention (by age and by size) runs in the same
 thread every ``RETENTION_INTERVAL`` seconds. When the disk store fails (full, locked past ``busy_timeout``,
 read-only, I/O error), the store logs an error, sets ``workflow_exporter_store_degraded`` to 1, counts the
-error, and goes on in memory (holding the newest runs it can still read from the disk), until the exporter
-restarts. The service is never stopped by its store.
+error, and goes on in memory (holding the newest runs and sweeps it can still read from the disk), until the
+exporter restarts. The service is never stopped by its store.
 
 In memory (``--storage.path=""``, or degraded) the store holds at most ``limit`` runs and about
 ``max_bytes`` of them (weighed by ``exporter.history.run_size``), the newest always, as the history before
@@ -48,6 +56,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from synthetic.contracts.formats import sweep_document, sweep_from_document
+from synthetic.contracts.sweep import SweepResult
 from synthetic.result import AssertionResult, Exchange, RunResult, ServerTiming, StepResult
 from synthetic.run_formats import run_document
 
@@ -61,6 +71,7 @@ __all__ = [
     "RESULTS",
     "SCHEMA_VERSION",
     "SOURCES",
+    "SWEEP_SOURCES",
     "FailureGroup",
     "PairStats",
     "RunFilter",
@@ -68,6 +79,9 @@ __all__ = [
     "RunSummary",
     "StoreError",
     "StoredRun",
+    "StoredSweep",
+    "SweepFilter",
+    "SweepSummary",
     "normalise_message",
     "run_from_document",
 ]
@@ -85,6 +99,8 @@ RESULTS = ("success", "degraded", "failure")
 APPLICATION_ID = 0x57465845  # "WFXE": marks a SQLite file as a workflow-exporter store
 STATS_SOURCES = ("scheduled", "probe")  # runs that count in a pair's success ratio and percentiles
 STATS_TTL = 10.0  # seconds the pairs' 1h/24h windows are reused for (the pages and /api/v1/workflows)
+SWEEP_SOURCES = ("scheduled", "probe")  # a contract sweep on the schedule, or /probe?module=contract
+MEMORY_SWEEPS = 20  # sweeps of each target an in-memory (or degraded) store keeps, the newest
 
 
 class StoreError(Exception):
@@ -168,11 +184,36 @@ END;
 CREATE INDEX runs_pair_time ON runs (workflow, target, started_at, source, result, duration);
 """
 
+# Version 4: contract sweeps, one row each (the lists' columns, then the whole sweep, compressed, last).
+_V4 = """
+CREATE TABLE sweeps (
+    seq INTEGER PRIMARY KEY,               -- insertion order: the list order and the cursor
+    id TEXT NOT NULL UNIQUE,               -- the sweep's correlation ID
+    target TEXT NOT NULL,
+    source TEXT NOT NULL,                  -- scheduled, probe
+    started_at REAL NOT NULL,              -- unix seconds
+    duration REAL NOT NULL,                -- seconds
+    success INTEGER NOT NULL,              -- 1: it could check, and every check passed
+    error TEXT,                            -- why it could not check at all (then it has no verdicts)
+    requests INTEGER NOT NULL,             -- the checks' requests
+    budget INTEGER NOT NULL,               -- max_requests
+    operations INTEGER NOT NULL,
+    passed INTEGER NOT NULL,               -- checks by result
+    failed INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    document BLOB NOT NULL                 -- zlib(JSON): sweep_document, every verdict and each failure's example
+);
+CREATE INDEX sweeps_target ON sweeps (target, seq);
+CREATE INDEX sweeps_started ON sweeps (started_at);
+"""
+
 # Each entry upgrades the store from the version before it: SQL, then an optional Python step.
 MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None] | None], ...] = (
     (_V1, None),
     (_V2, _backfill_messages),
     (_V3, None),
+    (_V4, None),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -273,6 +314,94 @@ class StoredRun:
 
     run: RunResult
     summary: RunSummary
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """One contract sweep as lists show it (no verdicts). Times in unix seconds, durations in seconds."""
+
+    id: str  # the sweep's correlation ID
+    target: str
+    source: str  # SWEEP_SOURCES
+    started_at: float
+    duration: float
+    success: bool
+    error: str | None
+    requests: int
+    budget: int
+    operations: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    seq: int | None = None  # position in the store; None while the writer has not inserted it yet
+
+    @property
+    def result(self) -> str:
+        return "success" if self.success else "failure"
+
+    @property
+    def url(self) -> str:
+        return f"/contracts/{self.target}/sweeps/{self.id}"
+
+    def document(self) -> dict[str, Any]:
+        """The JSON shape of the API's sweep lists (docs/api.md)."""
+        return {
+            "id": self.id,
+            "target": self.target,
+            "source": self.source,
+            "result": self.result,
+            "error": self.error,
+            "started_at": self.started_at,
+            "duration_seconds": self.duration,
+            "requests": self.requests,
+            "budget": self.budget,
+            "operations": self.operations,
+            "counts": {"passed": self.passed, "failed": self.failed, "error": self.errors, "skipped": self.skipped},
+            "url": self.url,
+        }
+
+
+@dataclass
+class StoredSweep:
+    """A sweep read back from the store (every verdict, each failure's example) and its summary."""
+
+    sweep: SweepResult
+    summary: SweepSummary
+
+
+@dataclass
+class _SweepRecord:
+    """A sweep on its way to the database; the writer encodes it."""
+
+    summary: SweepSummary
+    sweep: SweepResult
+    _blob: bytes | None = None
+
+    def encode(self) -> bytes:
+        if self._blob is None:
+            self._blob = _encode(sweep_document(self.sweep))
+        return self._blob
+
+
+def _sweep_record(sweep: SweepResult, source: str) -> _SweepRecord:
+    summary = SweepSummary(
+        id=sweep.correlation_id,
+        target=sweep.target,
+        source=source,
+        started_at=sweep.started_at,
+        duration=sweep.duration,
+        success=sweep.success,
+        error=sweep.error,
+        requests=sweep.requests,
+        budget=sweep.budget,
+        operations=sweep.operations,
+        passed=sweep.count("passed"),
+        failed=sweep.count("failed"),
+        errors=sweep.count("error"),
+        skipped=sweep.count("skipped"),
+    )
+    return _SweepRecord(summary, sweep)
 
 
 @dataclass
@@ -446,6 +575,45 @@ class RunFilter:
 
 
 @dataclass(frozen=True)
+class SweepFilter:
+    """What the sweep lists filter by; ``None`` leaves a field out. ``result`` is ``success`` or ``failure``;
+    ``since`` and ``until`` bound ``started_at`` (unix seconds, both inclusive)."""
+
+    target: str | None = None
+    result: str | None = None
+    source: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """A SQL condition on ``sweeps`` and its parameters (``1`` when nothing is filtered)."""
+        terms: list[str] = []
+        params: list[Any] = []
+        for column, value in (("target", self.target), ("source", self.source),
+                              ("success", None if self.result is None else int(self.result == "success"))):  # fmt: skip
+            if value is not None:
+                terms.append(f"{column} = ?")
+                params.append(value)
+        if self.since is not None:
+            terms.append("started_at >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            terms.append("started_at <= ?")
+            params.append(self.until)
+        return " AND ".join(terms) or "1", params
+
+    def matches(self, summary: SweepSummary) -> bool:
+        """The same condition in Python, for sweeps the writer has not inserted yet."""
+        return (
+            (self.target is None or summary.target == self.target)
+            and (self.source is None or summary.source == self.source)
+            and (self.result is None or summary.result == self.result)
+            and (self.since is None or summary.started_at >= self.since)
+            and (self.until is None or summary.started_at <= self.until)
+        )
+
+
+@dataclass(frozen=True)
 class Window:
     """One pair's runs over a time window: count, success ratio (0..1, None without runs; a degraded run
     completed its journey and counts as a success) and nearest-rank percentiles of the run duration in
@@ -514,6 +682,33 @@ _SUMMARY_COLUMNS = (
 def _summary(row: Sequence[Any]) -> RunSummary:
     return RunSummary(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
                       bool(row[11]), row[12])  # fmt: skip
+
+
+# The newest sweep of each target: retention never deletes it.
+_NEWEST_SWEEPS = "SELECT max(seq) FROM sweeps GROUP BY target"
+_SWEEP_COLUMNS = ("id, target, source, started_at, duration, success, error, requests, budget, operations, passed, "
+                  "failed, errors, skipped")  # fmt: skip
+
+
+def _sweep_summary(row: Sequence[Any]) -> SweepSummary:
+    """A row of ``_SWEEP_COLUMNS, seq``."""
+    return SweepSummary(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8], row[9],
+                        row[10], row[11], row[12], row[13], row[14])  # fmt: skip
+
+
+def _stored_sweep(row: Sequence[Any]) -> StoredSweep:
+    """A row of ``_SWEEP_COLUMNS, seq, document``."""
+    return StoredSweep(sweep_from_document(_decode(row[15])), _sweep_summary(row))
+
+
+def _page(found: list[Any], pending: list[Any], limit: int) -> tuple[list[Any], int | None]:
+    """One page of a list, newest first: the ``pending`` summaries the writer has not inserted yet, then ``found``
+    (at most ``limit`` + 1 read from the database); and the cursor of the next page (None on the last)."""
+    known = {s.id for s in found}
+    found = [s for s in pending if s.id not in known] + found
+    more = len(found) > limit
+    found = found[:limit]
+    return found, next((s.seq for s in reversed(found) if s.seq is not None), None) if more else None
 
 
 # --- the databases ---------------------------------------------------------------------------------------------
@@ -670,6 +865,7 @@ class RunStore:
         self.degraded = False
         self.directory = Path(path) if path not in (None, "") else None
         self._pending: dict[str, _Record] = {}
+        self._pending_sweeps: dict[str, _SweepRecord] = {}
         self._pending_lock = threading.Lock()
         self._listeners: list[Callable[[RunSummary], None]] = []
         self._queue: queue.Queue[Any] = queue.Queue(WRITE_QUEUE)
@@ -738,8 +934,28 @@ class RunStore:
         )  # the weight bounds the in-memory store only
         if self._closed:  # a run that ends after the exporter stopped
             return record.summary
+        self._enqueue(record, self._pending, f"run {run.correlation_id}")
+        for listener in list(self._listeners):
+            try:
+                listener(record.summary)
+            except Exception:  # a listener's bug must not fail the run
+                logger.exception("run store listener failed")
+        return record.summary
+
+    def add_sweep(self, sweep: SweepResult, source: str = "scheduled") -> SweepSummary:
+        """Keep a contract sweep (already redacted), like ``add`` a run: at once, written by the writer thread.
+        ``source`` is one of ``SWEEP_SOURCES``."""
+        if source not in SWEEP_SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SWEEP_SOURCES)}, not {source!r}")
+        record = _sweep_record(sweep, source)
+        if not self._closed:
+            self._enqueue(record, self._pending_sweeps, f"contract sweep {sweep.correlation_id} of {sweep.target}")
+        return record.summary
+
+    def _enqueue(self, record: _Record | _SweepRecord, pending: dict[str, Any], what: str) -> None:
+        """Hand ``record`` to the writer (in memory: write it now); it is ``pending`` until written."""
         with self._pending_lock:
-            self._pending[record.summary.id] = record
+            pending[record.summary.id] = record
         try:
             if self._thread is None:
                 with self._memory_lock:
@@ -748,18 +964,12 @@ class RunStore:
                 self._queue.put_nowait(record)
         except queue.Full:
             with self._pending_lock:
-                self._pending.pop(record.summary.id, None)
+                pending.pop(record.summary.id, None)
             self._count_error("queue_full")
-            logger.error("run store: %d runs wait for the writer; run %s is not kept", WRITE_QUEUE, run.correlation_id)
-        for listener in list(self._listeners):
-            try:
-                listener(record.summary)
-            except Exception:  # a listener's bug must not fail the run
-                logger.exception("run store listener failed")
-        return record.summary
+            logger.error("run store: %d runs wait for the writer; %s is not kept", WRITE_QUEUE, what)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every run added before is in the database; False after ``timeout`` seconds."""
+        """Wait until every run and sweep added before is in the database; False after ``timeout`` seconds."""
         return self._command("flush", timeout)
 
     def apply_retention(self, timeout: float = 60.0) -> bool:
@@ -797,7 +1007,7 @@ class RunStore:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            records = [entry for entry in batch if isinstance(entry, _Record)]
+            records = [entry for entry in batch if isinstance(entry, _Record | _SweepRecord)]
             if records:
                 self._insert(records)
             for entry in batch:
@@ -809,7 +1019,7 @@ class RunStore:
             if any(entry is _STOP for entry in batch):
                 return
 
-    def _insert(self, records: list[_Record]) -> None:
+    def _insert(self, records: Sequence[_Record | _SweepRecord]) -> None:
         try:
             self._write(self._db, records)
         except Exception as error:  # the disk store failed: keep going in memory
@@ -825,15 +1035,19 @@ class RunStore:
                 logger.exception("in-memory run store failed; %d runs not kept", len(records))
         self._unpend(records)
 
-    def _unpend(self, records: Iterable[_Record]) -> None:
+    def _unpend(self, records: Iterable[_Record | _SweepRecord]) -> None:
         with self._pending_lock:
             for record in records:
-                if self._pending.get(record.summary.id) is record:
-                    del self._pending[record.summary.id]
+                pending: dict[str, Any] = self._pending if isinstance(record, _Record) else self._pending_sweeps
+                if pending.get(record.summary.id) is record:
+                    del pending[record.summary.id]
 
-    def _write(self, db: _Database, records: list[_Record]) -> None:
+    def _write(self, db: _Database, records: Sequence[_Record | _SweepRecord]) -> None:
         with db.write() as connection:
             for record in records:
+                if isinstance(record, _SweepRecord):
+                    self._write_sweep(connection, record, db.path is None)
+                    continue
                 s = record.summary
                 for (weight,) in connection.execute(
                     "DELETE FROM runs WHERE id = ? RETURNING weight", (s.id,)
@@ -866,6 +1080,21 @@ class RunStore:
             if db.path is None:
                 self._bound_memory(connection)
 
+    @staticmethod
+    def _write_sweep(connection: sqlite3.Connection, record: _SweepRecord, in_memory: bool) -> None:
+        s = record.summary
+        connection.execute("DELETE FROM sweeps WHERE id = ?", (s.id,))
+        connection.execute(
+            f"INSERT INTO sweeps ({_SWEEP_COLUMNS}, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (s.id, s.target, s.source, s.started_at, s.duration, int(s.success), s.error, s.requests, s.budget,
+             s.operations, s.passed, s.failed, s.errors, s.skipped, record.encode()),
+        )  # fmt: skip
+        if in_memory:  # the newest MEMORY_SWEEPS of the target stay
+            connection.execute(
+                "DELETE FROM sweeps WHERE target = ? AND seq NOT IN (SELECT seq FROM sweeps WHERE target = ? "
+                "ORDER BY seq DESC LIMIT ?)", (s.target, s.target, MEMORY_SWEEPS)
+            )  # fmt: skip
+
     def _bound_memory(self, connection: sqlite3.Connection) -> None:
         """The in-memory store's bounds: at most ``limit`` runs and about ``max_bytes``; the newest stays."""
         while self._count > 1 and (self._count > self.limit or self._memory_bytes > self.max_bytes):
@@ -879,8 +1108,9 @@ class RunStore:
             self._count_deleted("count", len(oldest))
 
     def _retention(self) -> None:
-        """Delete runs older than ``retention_time``, then the oldest until the file is under ``retention_size``;
-        the newest run always stays. Errors degrade the store like failed writes."""
+        """Delete runs and sweeps older than ``retention_time``, then the oldest of both until the file is under
+        ``retention_size``; the newest run and the newest sweep of each target always stay. Errors degrade the
+        store like failed writes."""
         db = self._db
         if db.path is None:
             return
@@ -892,25 +1122,34 @@ class RunStore:
                         "DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE started_at < ? "
                         "AND seq != (SELECT max(seq) FROM runs) ORDER BY started_at LIMIT 5000)", (cutoff,)
                     ).rowcount  # fmt: skip
+                    deleted_sweeps = connection.execute(
+                        f"DELETE FROM sweeps WHERE seq IN (SELECT seq FROM sweeps WHERE started_at < ? "
+                        f"AND seq NOT IN ({_NEWEST_SWEEPS}) ORDER BY started_at LIMIT 5000)", (cutoff,)
+                    ).rowcount  # fmt: skip
                 self._count -= deleted
                 self._count_deleted("age", deleted)
-                if deleted < 5000:
+                if deleted < 5000 and deleted_sweeps < 5000:
                     break
             self._vacuum(db)
             if self.retention_size is None:
                 return
-            while self._count > 1 and (used := db.size_bytes()) > self.retention_size:
-                per_run = used / max(self._count, 1)
-                excess = math.ceil((used - self.retention_size) / per_run * 1.1) + 1
+            while (used := db.size_bytes()) > self.retention_size:
                 with db.write() as connection:
-                    deleted = connection.execute(
-                        "DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE seq != (SELECT max(seq) FROM runs) "
-                        "ORDER BY started_at, seq LIMIT ?)", (min(excess, self._count - 1),)
-                    ).rowcount  # fmt: skip
-                self._count -= deleted
-                self._count_deleted("size", deleted)
+                    items = self._count + connection.execute("SELECT count(*) FROM sweeps").fetchall()[0][0]
+                    excess = math.ceil((used - self.retention_size) / (used / max(items, 1)) * 1.1) + 1
+                    # The oldest runs and sweeps together, by when they started.
+                    oldest = connection.execute(
+                        "SELECT started_at, 0, seq FROM runs WHERE seq != (SELECT max(seq) FROM runs) UNION ALL "
+                        f"SELECT started_at, 1, seq FROM sweeps WHERE seq NOT IN ({_NEWEST_SWEEPS}) "
+                        "ORDER BY 1, 2, 3 LIMIT ?", (excess,)
+                    ).fetchall()  # fmt: skip
+                    runs = [(seq,) for _, kind, seq in oldest if kind == 0]
+                    connection.executemany("DELETE FROM runs WHERE seq = ?", runs)
+                    connection.executemany("DELETE FROM sweeps WHERE seq = ?", [(s,) for _, k, s in oldest if k == 1])
+                self._count -= len(runs)
+                self._count_deleted("size", len(runs))
                 self._vacuum(db)
-                if not deleted:
+                if not oldest:
                     break
         except Exception as error:
             self._db = self._degrade(error, db, "run store retention failed")
@@ -958,6 +1197,14 @@ class RunStore:
                         if row[14] is not None:
                             connection.execute("INSERT INTO bodies VALUES (?, ?)", (cursor.lastrowid, row[14]))
                 copied = len(rows)
+            with contextlib.suppress(Exception):  # a store of an older schema has no sweeps
+                sweeps = failed.writer.execute(
+                    f"SELECT {_SWEEP_COLUMNS}, document FROM (SELECT *, row_number() OVER (PARTITION BY target "
+                    "ORDER BY seq DESC) AS position FROM sweeps) WHERE position <= ? ORDER BY seq", (MEMORY_SWEEPS,)
+                ).fetchall()  # fmt: skip
+                with memory.write() as connection:
+                    connection.executemany(f"INSERT INTO sweeps ({_SWEEP_COLUMNS}, document) "
+                                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sweeps)  # fmt: skip
             failed.close()
         self._count = copied
         self._memory_bytes = 0
@@ -1032,15 +1279,10 @@ class RunStore:
         with self._db.read() as connection:
             rows = connection.execute(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE {condition} ORDER BY seq DESC "
                                       "LIMIT ?", (*params, limit + 1)).fetchall()  # fmt: skip
-        found = [_summary(row) for row in rows]
-        if before is None:  # the first page also shows runs the writer has not inserted yet
-            known = {s.id for s in found}
+        pending = []
+        if before is None:  # the first page also shows what the writer has not inserted yet
             pending = [r.summary for r in reversed(self._pending_records()) if where.matches(r.summary)]
-            found = [s for s in pending if s.id not in known] + found
-        more = len(found) > limit
-        found = found[:limit]
-        cursor = next((s.seq for s in reversed(found) if s.seq is not None), None) if more else None
-        return found, cursor
+        return _page([_summary(row) for row in rows], pending, limit)
 
     def replays_of(self, run_id: str, limit: int = 20) -> list[RunSummary]:
         """Runs that replay ``run_id``, newest first."""
@@ -1100,6 +1342,59 @@ class RunStore:
                 trend=[(t[0], t[1], t[2]) for t in reversed(rows[:TREND_RUNS])],
             )
         return stats
+
+    # --- contract sweeps ------------------------------------------------------------------------------------------
+
+    def _pending_sweep_records(self) -> list[_SweepRecord]:
+        with self._pending_lock:
+            return list(self._pending_sweeps.values())
+
+    def sweeps(
+        self, where: SweepFilter, limit: int = 50, before: int | None = None
+    ) -> tuple[list[SweepSummary], int | None]:
+        """The newest sweeps matching ``where``, newest first, at most ``limit``; ``before`` (a cursor: a ``seq``)
+        continues a list. Returns the sweeps and the cursor of the next page (None on the last)."""
+        condition, params = where.where()
+        if before is not None:
+            condition += " AND seq < ?"
+            params.append(before)
+        with self._db.read() as connection:
+            rows = connection.execute(f"SELECT {_SWEEP_COLUMNS}, seq FROM sweeps WHERE {condition} ORDER BY seq DESC "
+                                      "LIMIT ?", (*params, limit + 1)).fetchall()  # fmt: skip
+        pending = []
+        if before is None:  # the first page also shows what the writer has not inserted yet
+            pending = [r.summary for r in reversed(self._pending_sweep_records()) if where.matches(r.summary)]
+        return _page([_sweep_summary(row) for row in rows], pending, limit)
+
+    def get_sweep(self, sweep_id: str) -> StoredSweep | None:
+        """The sweep with this ID (its correlation ID), whole; None when the store does not hold it."""
+        with self._pending_lock:
+            record = self._pending_sweeps.get(sweep_id)
+        if record is not None:
+            return StoredSweep(record.sweep, record.summary)
+        with self._db.read() as connection:
+            rows = connection.execute(f"SELECT {_SWEEP_COLUMNS}, seq, document FROM sweeps WHERE id = ?",
+                                      (sweep_id,)).fetchall()  # fmt: skip
+        if not rows:
+            return None
+        return _stored_sweep(rows[0])
+
+    def latest_sweeps(self, targets: Iterable[str]) -> dict[str, StoredSweep]:
+        """The newest sweep of each of ``targets`` that has one."""
+        names = list(dict.fromkeys(targets))
+        latest: dict[str, StoredSweep] = {}
+        for record in self._pending_sweep_records():  # in the order they were added: the newest wins
+            if record.summary.target in names:
+                latest[record.summary.target] = StoredSweep(record.sweep, record.summary)
+        with self._db.read() as connection:
+            for target in names:
+                if target in latest:
+                    continue
+                rows = connection.execute(f"SELECT {_SWEEP_COLUMNS}, seq, document FROM sweeps WHERE target = ? "
+                                          "ORDER BY seq DESC LIMIT 1", (target,)).fetchall()  # fmt: skip
+                if rows:
+                    latest[target] = _stored_sweep(rows[0])
+        return latest
 
     def failure_groups(self, where: RunFilter, limit: int = 50, examples: int = 3) -> list[FailureGroup]:
         """Runs that did not succeed, grouped (see ``FailureGroup``), the most frequent first, at most ``limit``

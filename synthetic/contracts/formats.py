@@ -9,7 +9,8 @@ nothing could be checked, or null), ``notes`` (what went wrong without stopping 
 (``passed``, ``failed``, ``error``, ``skipped``) and
 ``results``: each with ``operation``, ``check``, ``status``, ``message`` and ``example`` (``note``, ``method``,
 ``url``, ``request_headers``, ``request_body``, ``status``, ``response_headers``, ``response_body``,
-``schema_error``, ``curl``, ``correlation_id``) or null.
+``schema_error``, ``curl``, ``correlation_id``) or null. ``sweep_from_document`` reads it back (the run store
+keeps sweeps in this shape).
 
 JUnit XML: one ``<testsuite>`` named ``contracts on <target>``, one ``<testcase>`` per check and operation
 (``classname`` the operation, ``name`` the check), ``<failure>`` for failed, ``<error>`` for errored and
@@ -21,12 +22,12 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
-from .sweep import STATUSES, SweepResult
+from .sweep import STATUSES, CheckResult, Example, SweepResult
 
-__all__ = ["FORMATS", "render_json", "render_junit", "render_text", "sweep_document"]
+__all__ = ["FORMATS", "render_json", "render_junit", "render_text", "sweep_document", "sweep_from_document"]
 
 _ORDER = {"failed": 0, "error": 1, "passed": 2, "skipped": 3}
 
@@ -54,6 +55,26 @@ def sweep_document(sweep: SweepResult) -> dict[str, Any]:
             for r in sweep.results
         ],
     }
+
+
+def sweep_from_document(document: Mapping[str, Any]) -> SweepResult:
+    """The ``SweepResult`` a ``sweep_document`` was made from (``result`` and ``counts`` are derived, so they are
+    recomputed; keys a later version adds are left out)."""
+
+    def known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+        names = {f.name for f in fields(cls)}
+        return {key: value for key, value in values.items() if key in names}
+
+    results = []
+    for raw in document.get("results") or ():
+        example = raw.get("example")
+        results.append(CheckResult(**{**known(CheckResult, raw),
+                                      "example": Example(**known(Example, example)) if example else None}))  # fmt: skip
+    values = known(SweepResult, document)
+    values["duration"] = document.get("duration_seconds", 0.0)
+    values["results"] = results
+    values["notes"] = list(document.get("notes") or ())
+    return SweepResult(**values)
 
 
 def render_json(sweep: SweepResult) -> str:

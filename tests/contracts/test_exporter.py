@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,3 +196,48 @@ def test_a_failing_check_shows_before_the_sweep_ends(
             answer_now.set()
             sweeping.join(30)
     assert value(running, "GET /b", "response_schema_conformance") == 1
+
+
+def test_retention_removes_old_sweeps_from_the_pages_and_the_api(
+    serve_exporter: Callable[..., RunningExporter],  # noqa: F811
+    api: tuple[HostileTarget, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """Sweeps live in the run store under its retention: older than --storage.retention.time they go, pages and
+    API say so, and the target's newest sweep stays whatever its age (its page is what /contracts shows)."""
+    server, state = api
+    running = serve_exporter(config_text(server.url), storage_path=tmp_path / "data", retention_time=3600.0)
+    state["drift"] = True
+    old = running.exporter.contracts.sweep("api")
+    state["drift"] = False
+    new = running.exporter.contracts.sweep("api")
+    assert old is not None and new is not None and not old.success and new.success
+    store = running.exporter.store
+    old_page = f"{running.url}/contracts/api/sweeps/{old.correlation_id}"
+    assert "id: &#39;1&#39; is not of type &#39;integer&#39;" in requests.get(old_page, timeout=10).text
+    store.clock = lambda: time.time() + 7200  # two hours on: both are older than the retention
+    assert store.apply_retention()
+    missing = requests.get(old_page, timeout=10)
+    assert missing.status_code == 404 and "retention may have deleted it" in missing.text
+    gone = requests.get(f"{running.url}/api/v1/sweeps/{old.correlation_id}", timeout=10)
+    assert gone.status_code == 404 and gone.json()["errorType"] == "not_found"
+    listed = requests.get(f"{running.url}/api/v1/sweeps", params={"target": "api"}, timeout=10).json()["data"]
+    assert [s["id"] for s in listed["sweeps"]] == [new.correlation_id] and listed["next_cursor"] is None
+    assert requests.get(f"{running.url}/contracts/api/sweeps/{new.correlation_id}", timeout=10).status_code == 200
+
+
+def test_a_targets_page_lists_its_newest_sweeps_and_points_to_the_older_ones(
+    serve_exporter: Callable[..., RunningExporter],  # noqa: F811
+    api: tuple[HostileTarget, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, _ = api
+    monkeypatch.setattr("exporter.contracts.PAGE_SWEEPS", 2)
+    running = serve_exporter(config_text(server.url))  # --storage.path="": the store in memory holds them too
+    ids = [sweep.correlation_id for sweep in (running.exporter.contracts.sweep("api") for _ in range(3)) if sweep]
+    page = requests.get(f"{running.url}/contracts/api", timeout=10).text
+    assert [i for i in ids if f'href="/contracts/api/sweeps/{i}"' in page] == ids[1:], "the newest two"
+    older = page.split('id="older" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert older.startswith("/api/v1/sweeps?target=api&cursor=")
+    rest = requests.get(f"{running.url}{older}", timeout=10).json()["data"]
+    assert [s["id"] for s in rest["sweeps"]] == [ids[0]] and rest["next_cursor"] is None

@@ -218,6 +218,13 @@ BAD = [
     ("/api/v1/failures", {"reason": "skipped!"}, "reason", "must be one of"),
     ("/api/v1/stream", {"source": "cron"}, "source", "must be one of"),
     ("/api/v1/stream", {"since": "1"}, "since", "unknown parameter"),
+    ("/api/v1/sweeps", {"result": "degraded"}, "result", "must be one of success, failure"),
+    ("/api/v1/sweeps", {"source": "cli"}, "source", "must be one of scheduled, probe"),
+    ("/api/v1/sweeps", {"workflow": "checkout"}, "workflow", "unknown parameter; known: target, result"),
+    ("/api/v1/sweeps", {"target": "a\tb"}, "target", "without control characters"),
+    ("/api/v1/sweeps", {"since": str(NOW), "until": str(NOW - 1)}, "until", "must not be before since"),
+    ("/api/v1/sweeps", {"cursor": "x"}, "cursor", "must be a cursor from an earlier answer"),
+    ("/api/v1/sweeps/any", {"limit": "1"}, "limit", "unknown parameter"),
 ]
 
 
@@ -233,14 +240,21 @@ def test_bad_parameters_answer_400_naming_the_parameter(populated: Served, path:
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/runs"), ("DELETE", "/api/v1/runs/a01"),
-                                              ("PUT", "/api/v1/workflows"), ("POST", "/api/v1/stream")])  # fmt: skip
+                                              ("PUT", "/api/v1/workflows"), ("POST", "/api/v1/stream"),
+                                              ("POST", "/api/v1/sweeps"), ("DELETE", "/api/v1/sweeps/s1")])  # fmt: skip
 def test_the_api_answers_get_only(populated: Served, method: str, path: str) -> None:
     response = requests.request(method, f"{populated.url}{path}", timeout=10)
     assert response.status_code == 405 and response.headers["Allow"] == "GET"
 
 
 def test_unknown_endpoints_and_runs_are_404(populated: Served) -> None:
-    for path in ("/api/v1/nothing", "/api/v1/runs/missing", "/api/v1/runs/a01/steps"):
+    for path in (
+        "/api/v1/nothing",
+        "/api/v1/runs/missing",
+        "/api/v1/runs/a01/steps",
+        "/api/v1/sweeps/missing",
+        "/api/v1/sweeps/s1/results",
+    ):
         response = populated.get(path)
         assert response.status_code == 404, path
         assert response.json()["errorType"] == "not_found"

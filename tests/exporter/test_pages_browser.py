@@ -1,7 +1,8 @@
 """The pages in a real browser: Debian's Chromium (``/usr/bin/chromium``) driven by Playwright for Python against
 the real exporter server. The landing page shows a new run without a reload, its filters work, a failed run's
-page opens on the failed step (reached from the landing page in one click), the failures page groups them, and the
-replay button (with --web.enable-replay) creates a linked run.
+page opens on the failed step (reached from the landing page in one click), the failures page groups them, the
+replay button (with --web.enable-replay) creates a linked run, and the contracts pages are in the navigation: plain
+about having nothing to show, and a failing check's example still there after a restart.
 
 Screenshots go to each test's temp dir; ``UPDATE_DOCS_IMAGES=1`` also copies one of each page to docs/images/.
 """
@@ -20,6 +21,7 @@ import requests
 
 from synthetic.steps.browser import CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT
+from tests.contracts.test_exporter import api, config_text  # noqa: F401 - the fixture
 from tests.exporter.test_api import Served, serving, shop_config
 from tests.exporter.test_store import make_run
 from tests.harness import require_binary, wait_until
@@ -206,3 +208,57 @@ def test_the_replay_button_creates_a_linked_run(serve_app, target, page: Page, t
                "the step's replay page")  # fmt: skip
     step_replay = requests.get(f"{served.url}/api/v1/runs/{page.url.rsplit('/', 1)[1]}", timeout=5).json()["data"]
     assert [s["name"] for s in step_replay["steps"]] == ["pay"] and step_replay["replay_of"] == original["id"]
+
+
+def test_the_contracts_page_is_in_the_navigation_and_says_when_nothing_is_configured(
+    serve_app, target, page: Page, tmp_path: Path
+) -> None:
+    served = serve_app(shop_config(target.url))
+    for start in ("/", "/failures"):
+        page.goto(f"{served.url}{start}")
+        page.locator("nav a", has_text="contracts").click()
+        page.wait_for_url(f"{served.url}/contracts")
+    assert page.title().startswith("Contracts")
+    plain = page.locator("#no-contracts")
+    assert plain.is_visible()
+    assert plain.inner_text().startswith("No contract checks are configured: no target in this exporter's config has")
+    assert page.locator("h2").count() == 0
+    screenshot(page, tmp_path, "contracts-none")
+
+
+def test_a_failing_checks_example_is_on_its_page_after_a_restart(
+    serve_app,
+    api,  # noqa: F811
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    server, state = api
+    state["drift"] = True  # GET /items/1 answers an id as a string: response_schema_conformance fails
+    first = serve_app(config_text(server.url), storage_path=tmp_path / "data")
+    swept = first.exporter.contracts.sweep("api")
+    assert swept is not None and [(r.operation, r.check) for r in swept.failures] == [
+        ("GET /items/{id}", "response_schema_conformance")]  # fmt: skip
+    first.stop()
+
+    second = serve_app(config_text(server.url), storage_path=tmp_path / "data")  # not scheduled: no new sweep
+    page.goto(f"{second.url}/")
+    page.locator("nav a", has_text="contracts").click()
+    page.wait_for_url(f"{second.url}/contracts")
+    assert "response_schema_conformance" in page.locator("table.failing").inner_text()
+    page.locator("h2 a", has_text="api").click()
+    page.wait_for_url(f"{second.url}/contracts/api")
+    assert "read back from the run store" in page.locator("p.restored").inner_text()
+    row = page.locator("table.failing tr#api-1")
+    assert row.locator("td").nth(1).inner_text() == "response_schema_conformance"
+    assert row.locator("details.example").get_attribute("open") is not None, "the example is open"
+    assert page.locator("#history tr.current a").inner_text() == swept.correlation_id
+    screenshot(page, tmp_path, "contracts")
+
+    row.locator("a.permalink").click()
+    page.wait_for_url(f"{second.url}/contracts/api/sweeps/{swept.correlation_id}#api-1")
+    example = page.locator("tr#api-1 details.example")
+    assert example.is_visible() and example.get_attribute("open") is not None
+    assert example.locator(".schema-error").inner_text() == "id: '1' is not of type 'integer'"
+    text = example.inner_text()
+    assert f"GET {server.url}/items/1" in text and "status\n200" in text
+    screenshot(page, tmp_path, "contract-sweep")

@@ -1,7 +1,8 @@
 """The run store (exporter/store.py) on a real SQLite file: what a run keeps and reads back, restarts, bodies
 kept only where they help, retention by age and by size (oldest first, the newest always stays), schema
 upgrades in place, a newer or foreign store refused, and a locked, full or read-only disk degrading to memory
-without losing the service.
+without losing the service. Contract sweeps the same: read back whole after a restart, listed and filtered,
+bounded by the same retention (the newest of each target stays), carried into memory when the disk fails.
 """
 
 from __future__ import annotations
@@ -23,20 +24,25 @@ from prometheus_client import CollectorRegistry
 from exporter.metrics import WorkflowMetrics
 from exporter.store import (
     DATABASE_FILE,
+    MEMORY_SWEEPS,
     MIGRATIONS,
     SCHEMA_VERSION,
     RunFilter,
     RunStore,
     StoreError,
+    SweepFilter,
     _migrate,
     normalise_message,
 )
+from synthetic.contracts.formats import sweep_document
+from synthetic.contracts.sweep import CheckResult, Example, SweepResult
 from synthetic.result import AssertionResult, Exchange, RunResult, ServerTiming, StepResult
 from synthetic.run_formats import run_document
 from tests.exporter.conftest import simple_config
 from tests.harness import ManagedProcess, free_port, require_binary, wait_until
 
 NOW = 1_750_000_000.0
+TESTDATA = Path(__file__).parent / "testdata"
 
 
 def make_run(
@@ -72,6 +78,29 @@ def make_run(
                 state = "failed"
         run.steps.append(step)
     return run
+
+
+def make_sweep(
+    sweep_id: str, *, target: str = "shop", started_at: float = NOW, failed: bool = True, body: str = '{"id": "1"}'
+) -> SweepResult:
+    """A sweep of two operations: ``response_schema_conformance`` on ``GET /items/{id}`` fails (with its example)
+    when ``failed``; a passed and a skipped check beside it."""
+    example = Example(note="a valid request as the auth profile", method="GET", url="http://shop/items/1",
+                      request_headers={"Authorization": "[REDACTED]", "X-Request-ID": f"{sweep_id}-1"},
+                      request_body="", status=200, response_headers={"Content-Type": "application/json"},
+                      response_body=body, schema_error="id: '1' is not of type 'integer'",
+                      curl="curl -H 'Authorization: [REDACTED]' http://shop/items/1",
+                      correlation_id=f"{sweep_id}-1")  # fmt: skip
+    check = "response_schema_conformance"
+    schema = (CheckResult("GET /items/{id}", check, "failed",
+                          "the 200 body does not match its schema: id: '1' is not of type 'integer'", example)
+              if failed else CheckResult("GET /items/{id}", check, "passed", "200"))  # fmt: skip
+    return SweepResult(
+        target=target, correlation_id=sweep_id, started_at=started_at, document="/doc", budget=100, duration=1.5,
+        requests=7, operations=2, notes=["login took 3 s"],
+        results=[CheckResult("GET /items/{id}", "status_code_conformance", "passed", "200"), schema,
+                 CheckResult("POST /items", "ignored_auth", "skipped", "the document does not secure it")],
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -542,3 +571,159 @@ def test_a_read_only_disk_degrades_to_memory_and_keeps_showing_the_runs_it_holds
         assert "read-only" in process.log_path.read_text() or "readonly" in process.log_path.read_text()
     finally:
         process.stop()
+
+
+# --- contract sweeps ---------------------------------------------------------------------------------------------
+
+
+def test_a_sweep_reads_back_whole_after_a_restart(open_store) -> None:
+    sweep = make_sweep("sweep-1")
+    store = open_store()
+    summary = store.add_sweep(sweep, source="probe")
+    assert store.get_sweep("sweep-1") is not None, "a pending sweep is visible at once"
+    assert (summary.result, summary.failed, summary.passed, summary.skipped, summary.seq) == ("failure", 1, 1, 1, None)
+    store.close()
+    reopened = open_store()
+    stored = reopened.get_sweep("sweep-1")
+    assert stored is not None and reopened.get_sweep("sweep-2") is None
+    assert sweep_document(stored.sweep) == sweep_document(sweep), "every verdict and the example, as they were"
+    example = stored.sweep.failures[0].example
+    assert example is not None and (example.status, example.schema_error) == (200, "id: '1' is not of type 'integer'")
+    summary = stored.summary
+    assert (summary.target, summary.source, summary.success, summary.requests, summary.duration) == (
+        "shop", "probe", False, 7, 1.5)  # fmt: skip
+    assert summary.seq == 1 and summary.url == "/contracts/shop/sweeps/sweep-1"
+    assert set(reopened.latest_sweeps(["shop", "other"])) == {"shop"}
+    assert len(reopened) == 0, "sweeps are not runs"
+    with pytest.raises(ValueError, match="source must be one of scheduled, probe"):
+        reopened.add_sweep(sweep, source="cli")
+
+
+def test_sweeps_are_listed_newest_first_filtered_and_paged(open_store) -> None:
+    store = open_store()
+    added = []
+    for index in range(7):
+        target = ("shop", "other")[index % 2]
+        sweep = make_sweep(f"s{index}", target=target, started_at=NOW - 100 + index, failed=index % 3 == 0)
+        added.append(store.add_sweep(sweep, source=("scheduled", "probe")[index == 6]))
+    filters = [SweepFilter(), SweepFilter(target="shop"), SweepFilter(result="failure"),
+               SweepFilter(target="other", result="success"), SweepFilter(source="probe"),
+               SweepFilter(since=NOW - 97, until=NOW - 95)]  # fmt: skip
+    pending = [[s.id for s in store.sweeps(where, 100)[0]] for where in filters]
+    store.flush()
+    stored = [[s.id for s in store.sweeps(where, 100)[0]] for where in filters]
+    expected = [[s.id for s in reversed(added) if where.matches(s)] for where in filters]
+    assert stored == pending == expected
+    assert expected[1:5] == [["s6", "s4", "s2", "s0"], ["s6", "s3", "s0"], ["s5", "s1"], ["s6"]]
+    seen, cursor = [], None
+    while True:
+        page, cursor = store.sweeps(SweepFilter(), 3, cursor)
+        seen += [s.id for s in page]
+        if cursor is None:
+            break
+    assert seen == [f"s{index}" for index in reversed(range(7))]
+    latest = store.latest_sweeps(iter(["shop", "other", "gone"]))
+    assert {name: stored.summary.id for name, stored in latest.items()} == {"shop": "s6", "other": "s5"}
+
+
+def test_retention_by_age_deletes_old_sweeps_and_keeps_the_newest_of_each_target(open_store) -> None:
+    store = open_store(retention_time=3600.0)
+    for index in range(6):  # s0 is five hours old, s5 new; s0-s2 sweep "other", s3-s5 "shop"
+        sweep = make_sweep(f"s{index}", target=("shop", "other")[index < 3], started_at=NOW - (5 - index) * 3600)
+        store.add_sweep(sweep)
+    store.add_sweep(make_sweep("ancient", target="forgotten", started_at=NOW - 30 * 86400))
+    store.add(make_run("run", started_at=NOW - 10))
+    store.apply_retention()
+    kept = [s.id for s in store.sweeps(SweepFilter(), 100)[0]]
+    assert kept == ["ancient", "s5", "s4", "s2"], "the last hour, and the newest sweep of every target"
+    assert store.get_sweep("s0") is None and store.get("run") is not None
+
+
+def test_retention_by_size_deletes_the_oldest_sweeps_and_runs_together(open_store) -> None:
+    store = open_store()
+    noise = os.urandom(3000).hex()  # incompressible examples: each sweep weighs some 6 KiB
+    for index in range(200):
+        store.add_sweep(make_sweep(f"s{index:03}", target=("shop", "other")[index % 2], started_at=NOW - 400 + index,
+                                   body=noise))  # fmt: skip
+        store.add(make_run(f"r{index:03}", started_at=NOW - 400 + index + 0.5, failed="pay", body=noise))
+    store.flush()
+    full = store.size_bytes
+    store.retention_size = full // 4
+    store.apply_retention()
+    assert store.size_bytes <= full // 4
+    sweeps = [s.id for s in store.sweeps(SweepFilter(), 200)[0]]
+    runs = [s.id for s in store.runs(RunFilter(), 200)[0]]
+    assert 10 < len(sweeps) < 100 and 10 < len(runs) < 100
+    assert sweeps == [f"s{index:03}" for index in reversed(range(200 - len(sweeps), 200))], "the oldest go first"
+    assert abs(len(sweeps) - len(runs)) <= 1, "runs and sweeps go by when they started, together"
+
+
+def test_an_in_memory_store_keeps_the_newest_sweeps_of_each_target(open_store) -> None:
+    store = open_store(None)
+    for index in range(MEMORY_SWEEPS + 5):
+        store.add_sweep(make_sweep(f"s{index:02}", started_at=NOW + index))
+    store.add_sweep(make_sweep("other", target="other"))
+    kept = [s.id for s in store.sweeps(SweepFilter(target="shop"), 100)[0]]
+    assert kept == [f"s{index:02}" for index in reversed(range(5, MEMORY_SWEEPS + 5))]
+    assert store.latest_sweeps(["other"])["other"].summary.id == "other"
+
+
+def test_a_store_written_before_sweeps_is_upgraded_and_keeps_its_runs(tmp_path: Path, open_store) -> None:
+    """testdata/runs-v3.db was written by the release before sweeps (schema 3, commit 4cf364f) with make_run:
+    five runs, one of them a replay, four with bodies. Upgraded in place, every run reads back as it was."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / DATABASE_FILE).write_bytes((TESTDATA / "runs-v3.db").read_bytes())
+    with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+    store = open_store()
+    with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert check.execute("SELECT count(*) FROM sweeps").fetchone()[0] == 0
+    expected = {
+        "v3-ok-old": make_run("v3-ok-old", started_at=NOW - 600),
+        "v3-failed": make_run("v3-failed", started_at=NOW - 300, failed="pay", message="expected status 201, got 503"),
+        "v3-probe": make_run("v3-probe", workflow="login", started_at=NOW - 200),
+        "v3-ok": make_run("v3-ok", started_at=NOW - 100),
+        "v3-replay": make_run("v3-replay", started_at=NOW - 50, failed="login", reason="timeout", message="took 10 s"),
+    }
+    assert [s.id for s in store.runs(RunFilter())[0]] == list(reversed(expected)) and len(store) == 5
+    for run_id, run in expected.items():
+        stored = store.get_stored(run_id)
+        assert stored is not None
+        if run_id == "v3-ok-old":  # a successful run older than its pair's latest keeps no bodies
+            assert not stored.summary.has_bodies
+            for step in run.steps:
+                step.exchange = None
+        assert run_document(stored.run) == run_document(run), run_id
+    assert [s.id for s in store.replays_of("v3-failed")] == ["v3-replay"]
+    assert store.failure_groups(RunFilter())[0].message == "took <n> s"
+    store.add_sweep(make_sweep("first-sweep"))
+    store.add(make_run("new-run"))
+    store.close()
+    reopened = open_store()
+    assert reopened.get_sweep("first-sweep") is not None and reopened.get("v3-failed") is not None
+    assert len(reopened) == 6
+
+
+def test_a_locked_store_carries_its_sweeps_into_memory(open_store, tmp_path: Path, metrics) -> None:
+    store = open_store(busy_timeout=0.5)
+    for index in range(MEMORY_SWEEPS + 3):
+        store.add_sweep(make_sweep(f"s{index:02}", started_at=NOW + index, failed=False))
+    store.add_sweep(make_sweep("other", target="other", failed=False))
+    store.flush()
+    holder = sqlite3.connect(tmp_path / "data" / DATABASE_FILE, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    try:
+        store.add_sweep(make_sweep("during", started_at=NOW + 100))
+        assert store.get_sweep("during") is not None, "visible while the writer waits"
+        assert store.flush(timeout=30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert store.degraded and sample(metrics, "workflow_exporter_store_degraded") == 1
+    during = store.get_sweep("during")
+    assert during is not None and during.sweep.failures[0].example is not None
+    assert store.latest_sweeps(["shop", "other"])["shop"].summary.id == "during"
+    kept = [s.id for s in store.sweeps(SweepFilter(target="shop"), 100)[0]]
+    assert kept[0] == "during" and len(kept) == MEMORY_SWEEPS, "the newest of each target came along"
+    assert store.get_sweep("other") is not None
