@@ -94,8 +94,10 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
 
 def _parser() -> argparse.ArgumentParser:
+    # No abbreviations (as Prometheus' own flags): a subcommand's --log must not be read as a prefix of --log.level
+    # or --log.file.
     parser = argparse.ArgumentParser(prog="workflow-exporter", description=__doc__,
-                                     formatter_class=_HelpFormatter)  # fmt: skip
+                                     formatter_class=_HelpFormatter, allow_abbrev=False)  # fmt: skip
     parser.add_argument("--version", action="version", version=f"workflow-exporter {__version__}")
     parser.add_argument("--config.file", dest="config_file", default="workflows.yml", help="workflow config (YAML)")
     parser.add_argument("--config.check", dest="config_check", action="store_true",

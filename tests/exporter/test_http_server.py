@@ -235,6 +235,8 @@ def test_idle_and_slow_clients_hold_no_thread_and_are_closed(
 
 def test_the_worker_pool_is_bounded_by_the_probe_bound(serve_exporter) -> None:
     running = serve_exporter(UNUSED_TARGET, probe_max_concurrency=5)
+    # The pool's threads count as busy until each has started and waits for work.
+    wait_until(lambda: running.server.worker_threads()[1] == 0, 10, "the pool's threads waiting for work")
     assert running.server.worker_threads() == (threads_for(5), 0)
 
 
