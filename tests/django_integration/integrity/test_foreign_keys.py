@@ -210,9 +210,10 @@ def test_a_range_over_the_timeout_is_split_and_nothing_else_is_harmed(database: 
     finally:
         stop.set()
         thread.join(30)
-    timeouts = [f for f in result.findings if f.kind == "range_timeout"]
-    assert timeouts and timeouts[0].level == "warning" and timeouts[0].labels["model"] == "OrderItem"
-    assert "took longer than the 0.002s statement timeout" in timeouts[0].message
+    # The big table's ranges time out; on a loaded machine a small relation may too, and is reported the same way.
+    timeouts = [f for f in result.findings if f.kind == "range_timeout" and f.labels["model"] == "OrderItem"]
+    assert timeouts and all(f.level == "warning" for f in timeouts)
+    assert all("took longer than the 0.002s statement timeout" in f.message for f in timeouts)
     assert result.state["relations"]["shop.OrderItem.product"]["batch"] < 1_000_000
     assert result.status in (OK, INCOMPLETE) and result.error is None
     assert not errors and answers and set(answers) == {32}
