@@ -8,6 +8,7 @@ that only exist after an event (N+1, slow queries, errors, step failures) have s
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import time
@@ -115,14 +116,36 @@ def demo_stack(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> It
         yield DemoStack(prometheus=prometheus, shop=shop, mysqld_exporter=mysqld, exporter_url=exporter_url)
 
 
+# What each fault leaves on the shop's /metrics once a journey (every 2 s) has met it: the fault stays on a few
+# seconds and until that counter grew, however slow the machine. schema_drift changes only answers' shapes.
+EVIDENCE = {
+    "n_plus_one": re.compile(r"^django_db_repeated_queries_total\{[^}]*\} ([0-9.e+]+)$", re.M),
+    "slow_products": re.compile(r"^django_db_slow_queries_total\{[^}]*\} ([0-9.e+]+)$", re.M),
+    "checkout_errors": re.compile(r'^django_request_errors_total\{[^}]*error_class="server"[^}]*\} ([0-9.e+]+)$', re.M),
+}
+
+
+def _evidence(shop: ShopServer, fault: str) -> float:
+    text = requests.get(f"{shop.url}/metrics", timeout=10).text
+    return sum(float(value) for value in EVIDENCE[fault].findall(text))
+
+
 def _make_events(shop: ShopServer) -> None:
-    """A few seconds of each fault, while the exporter's workflows run every 2 s; and the storefront's beacons
-    (a page error, Web Vitals of two routes) posted to /client-logs as its pages post them."""
+    """Each fault until a journey met it (its counter grew on the shop's /metrics), while the exporter's workflows
+    run every 2 s; and the storefront's beacons (a page error, Web Vitals of two routes) posted to /client-logs as
+    its pages post them."""
     for fault in ("n_plus_one", "slow_products", "checkout_errors", "schema_drift"):
+        before = _evidence(shop, fault) if fault in EVIDENCE else 0.0
         shop.set_faults(**{fault: True})
         _post_beacons(shop)
-        time.sleep(4)
+        time.sleep(4)  # several scrapes see the counter rise, so increase() and rate() have something to measure
+        if fault in EVIDENCE:
+            wait_until(functools.partial(_grew, shop, fault, before), 90, f"{fault} counted")
         shop.set_faults(**{fault: False})
+
+
+def _grew(shop: ShopServer, fault: str, before: float) -> bool:
+    return _evidence(shop, fault) > before
 
 
 def _post_beacons(shop: ShopServer) -> None:
