@@ -145,5 +145,15 @@ def transport_verdict(answer: Answer) -> Verdict | None:
     return Verdict("error", f"no answer ({reason}): {message}", answer)
 
 
+def server_error_verdict(answer: Answer, subject: str) -> Verdict | None:
+    """``error`` for a 5xx answer to a probe of a security check: the server failed, which says nothing about
+    ``subject`` (an outage must not page as a security hole; ``not_a_server_error`` judges the server). None for
+    any other answer."""
+    if answer.status is None or answer.status < 500:
+        return None
+    return Verdict("error", f"{answer.probe.note} answered {answer.status}: a server error says nothing about "
+                   f"{subject} (not_a_server_error judges it)", answer)  # fmt: skip
+
+
 def status_text(answer: Answer) -> str:
     return f"answered {answer.status}"

@@ -5,7 +5,9 @@ For each operation, a preflight (``OPTIONS`` with ``Origin``, ``Access-Control-R
 From every trusted origin it must answer 2xx and allow the origin, the method (unless CORS-safelisted) and the
 request headers (``X-Request-ID``, ``traceparent`` by default); a safe operation's request from the first
 trusted origin must allow it too and expose the expose headers (``X-Request-ID`` by default). No answer may
-allow ``*`` together with credentials. Preflights carry no credentials, as browsers send them.
+allow ``*`` together with credentials. Preflights carry no credentials, as browsers send them. A trusted origin
+answered 5xx is an ``error`` (the server failed; nothing can be said about CORS), while a foreign origin allowed,
+or ``*`` with credentials, fails whatever the status.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..document import Operation
-from ._base import AUTH_NONE, Answer, Probe, SweepContext, Verdict, transport_verdict
+from ._base import AUTH_NONE, Answer, Probe, SweepContext, Verdict, server_error_verdict, transport_verdict
 
 NAME = "cors_preflight"
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -76,7 +78,9 @@ def judge(operation: Operation, answers: Sequence[Answer], context: SweepContext
             continue
         problem = _trusted_problem(operation, answer, origin, allowed, credentials, cors.request_headers,
                                    cors.expose_headers)  # fmt: skip
-        if problem:
+        if problem and (failed_server := server_error_verdict(answer, "what a trusted origin is allowed")):
+            errors.append(failed_server)
+        elif problem:
             return Verdict.failed(f"{answer.probe.note}; {problem}", answer)
     if errors:
         return errors[0]

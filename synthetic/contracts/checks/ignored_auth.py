@@ -6,7 +6,8 @@ wrong credential of each security scheme it accepts (a bearer token, a basic log
 query or cookie). A safe operation gets its valid request. An unsafe one gets a body that violates its schema:
 an endpoint that checks who calls answers 401/403 before reading it, one that skips the check answers 400 (its
 validation ran), and nothing is written either way. An unsafe operation without a body is not called (nothing
-would keep a request that passed from writing); operations in ``contracts.public`` are anonymous by intent.
+would keep a request that passed from writing); operations in ``contracts.public`` are anonymous by intent. A 5xx
+answer is an ``error`` (nothing can be said about authentication while the server fails), not a failure.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..document import Operation
-from ._base import AUTH_NONE, INVALID_PREFIX, Answer, Probe, SweepContext, Verdict, transport_verdict
+from ._base import (
+    AUTH_NONE,
+    INVALID_PREFIX,
+    Answer,
+    Probe,
+    SweepContext,
+    Verdict,
+    server_error_verdict,
+    transport_verdict,
+)
 
 NAME = "ignored_auth"
 REFUSED = frozenset({401, 403})
@@ -62,6 +72,9 @@ def judge(operation: Operation, answers: Sequence[Answer], context: SweepContext
             continue
         assert answer.status is not None
         if answer.status in REFUSED:
+            continue
+        if (failed_server := server_error_verdict(answer, "who may call")) is not None:
+            errors.append(failed_server)
             continue
         who = answer.probe.note.split(" with an invalid body")[0]
         if not operation.safe and answer.status in (400, 422):
