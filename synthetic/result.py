@@ -1,7 +1,7 @@
 """What a run produced: per step timing, status, server timing, assertions and the failure reason.
 
-A run's ``result`` is ``success``, ``degraded`` (a step went over its ``max_duration`` budget and the journey
-went on) or ``failure`` (a step failed: a timeout, a failed assertion, ...). See ``RunResult``.
+A run's ``result`` is ``success``, ``degraded`` (a step went over its ``max_duration`` budget or a server limit
+and the journey went on) or ``failure`` (a step failed: a timeout, a failed assertion, ...). See ``RunResult``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class StepFailure(Exception):
 @dataclass
 class AssertionResult:
     """One check of a step. A failed ``error`` check fails the step with ``reason``; a failed ``warning``
-    check (``max_duration``: the step's budget) only marks the step degraded."""
+    check (a budget: ``max_duration``, the ``expect.server`` limits) only marks the step degraded."""
 
     name: str
     ok: bool
@@ -212,7 +212,7 @@ class RunResult:
 
     @property
     def degraded(self) -> bool:
-        """A success in which a step went over its ``max_duration`` budget."""
+        """A success in which a step went over a budget (``max_duration``, a server limit)."""
         return self.success and any(step.degraded for step in self.steps)
 
     @property

@@ -5,7 +5,8 @@ A failed step is a result, not an exception: later steps are ``skipped``, except
 
 Each step runs until its own deadline: the earlier of the run's deadline and, when the step sets ``timeout``,
 that long after it starts. Passing either fails the step with ``timeout``. A step over its ``max_duration``
-budget is not failed: it is marked degraded, the journey goes on, and the run's result is ``degraded``.
+budget or a server limit (``expect.server``) is not failed: it is marked degraded, the journey goes on, and the
+run's result is ``degraded`` (which assertions fail and which degrade: ``synthetic.steps._base``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .openapi import OpenAPIDocuments
 from .redact import REDACTED, Redactor
 from .result import RunResult, StepFailure, StepResult
 from .steps import STEP_KINDS, RunContext
+from .steps._base import broken_budgets
 from .templating import UndefinedVariable
 
 logger = logging.getLogger("synthetic.runner")
@@ -95,7 +97,8 @@ def run_workflow(
                     result.message = f"{result.message} (the step's timeout: {step.timeout:g}s)"
                 context.log.append(f"{step.name}: failed ({result.reason}): {result.message}")
             elif result.degraded:
-                context.log.append(f"{step.name}: degraded: over its max_duration budget")
+                broken = "; ".join(check.message for check in broken_budgets(result))
+                context.log.append(f"{step.name}: degraded: over its budget: {broken or 'max_duration'}")
     finally:
         run.duration = clock() - started
         for close in reversed(context.closers):  # what step kinds opened for the run (a browser context)

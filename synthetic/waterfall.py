@@ -65,7 +65,8 @@ def render_waterfall(run: RunResult, now: float | None = None) -> str:
             lines.append(f"reproduce: {failed.exchange.curl}")
     for step in run.steps:
         if step.degraded and step.ok:
-            over = next((c for c in step.assertions if c.name == "max_duration" and not c.ok), None)
+            over = [c for c in step.assertions if c.severity == "warning" and not c.ok]
             lines.append("")
-            lines.append(f"degraded step {step.name}: over its budget: {over.message if over else 'max_duration'}")
+            shown = "; ".join(c.message for c in over) or "max_duration"
+            lines.append(f"degraded step {step.name}: over its budget: {shown}")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,21 @@
-"""What every step kind shares: the signature, and the context a run hands each step."""
+"""What every step kind shares: the signature, the context a run hands each step, and how a step's assertions
+decide its fate.
+
+Fail or degrade, by what an assertion judged (issue 18: symptoms page, causes ticket). A step **fails** (the
+run is a ``failure``, which burns the journey's availability SLO and can page) when what the user gets is wrong
+or missing: the status (``http_status``), the content (``json``, ``headers``, ``body_regex``, SQL row checks,
+a body over ``max_response_bytes``: ``assertion``), the contract (``json_schema``, ``openapi``: ``schema``), a
+value a later step needs (``extraction``), or an answer that does not come in time (the step's ``timeout`` or
+the run's deadline: ``timeout``). A step is **degraded** (it passes, the journey goes on, the run's result is
+``degraded``, which the SLO counts as good) when the answer was right and in time but a budget the team set
+on how it was made was broken: its ``max_duration`` (latency budget) or a server limit of ``expect.server``
+(``max_queries``, ``max_db_duration``, ``max_app_duration``, read from the answer's ``Server-Timing``; a
+server that sends no timing breaks them too, since they cannot be judged). Those assertions have
+``severity="warning"``; the step's assertions name which budget broke, so a slow step (``max_duration``) and a
+chatty one (``max_queries``) never look alike, and the causes' alerts (``JourneyStepOverBudget``,
+``JourneyNPlusOneQueries``, ``JourneySlowQueries``) open tickets for them instead of the journey's burn rate
+paging. A step that fails is never also degraded.
+"""
 
 from __future__ import annotations
 
@@ -81,10 +98,17 @@ def check_budget(step: Step, result: StepResult) -> None:
 def fail_on_first_failed_check(result: StepResult) -> None:
     """End the step with the reason of its first failed ``error`` assertion; every assertion stays recorded.
 
-    A failed ``warning`` (an exceeded budget) does not end the step. When the step fails for another reason,
-    the exceeded budget stays on its assertions and the step is a failure, not degraded.
+    A failed ``warning`` (an exceeded budget: ``max_duration``, a server limit) does not end the step: it marks
+    the step degraded (module docstring). When the step fails for another reason, the exceeded budget stays on
+    its assertions and the step is a failure, not degraded.
     """
     failed = next((check for check in result.assertions if not check.ok and check.severity == "error"), None)
     if failed is not None:
         result.degraded = False
         raise StepFailure(failed.reason, f"{failed.name}: {failed.message}")
+    result.degraded = result.degraded or any(not check.ok for check in broken_budgets(result))
+
+
+def broken_budgets(result: StepResult) -> list[AssertionResult]:
+    """The step's failed ``warning`` assertions, in order: the budgets that made it degraded."""
+    return [check for check in result.assertions if not check.ok and check.severity == "warning"]

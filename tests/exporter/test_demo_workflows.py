@@ -54,7 +54,9 @@ def test_checkout_proves_the_order_row_and_cleans_up(config: Config, shop: ShopS
         # The shop sleeps 1.2 s (DEMO_SLOW_SECONDS) against the step's 1 s max_duration, well within the run's
         # 10 s timeout: over the budget, the journey goes on.
         ("slow_products", "product-fetch", "list-products", "degraded", None, "budget 1000 ms"),
-        ("n_plus_one", "product-fetch", "list-products", "failure", "assertion", "max_queries: server ran 12 queries"),
+        # Repeated queries break the step's server limit while the answer is right and in time: degraded too
+        # (synthetic.steps._base), so the journey's SLO never pages for a cause.
+        ("n_plus_one", "product-fetch", "list-products", "degraded", None, "server ran 12 queries"),
         ("schema_drift", "product-fetch", "product-detail", "failure", "schema", "price: 4.99 is not of type 'string'"),
         ("checkout_errors", "checkout", "checkout", "failure", "http_status", "status 500, expected 201"),
     ],
@@ -76,8 +78,9 @@ def test_each_fault_fails_or_degrades_the_right_step(
     if result == "degraded":
         degraded = run.degraded_step
         assert degraded is not None and degraded.name == step and degraded.ok
-        (budget,) = [check for check in degraded.assertions if check.name == "max_duration"]
-        assert not budget.ok and budget.severity == "warning" and message in budget.message
+        (budget,) = [check for check in degraded.assertions if not check.ok]
+        assert budget.name == {"slow_products": "max_duration", "n_plus_one": "max_queries"}[fault]
+        assert budget.severity == "warning" and message in budget.message
         later = run.steps[run.steps.index(degraded) + 1 :]
         assert later and all(s.ok and not s.degraded for s in later)  # the journey went on, within budget
         return

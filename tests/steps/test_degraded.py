@@ -113,6 +113,96 @@ def test_a_budget_degrades_a_step_and_only_a_failure_fails_the_run(
         assert run.failed_step is None and run.reason is None
 
 
+# --- fail or degrade, by what an assertion judged (synthetic.steps._base) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgedCase:
+    id: str
+    expect: str  # the first step's expect, on /server-timing (4 queries, db 3.5 ms, app 12.5 ms) unless path says
+    result: str  # the run's
+    status: str  # the first step's: ok, degraded, failed:<reason>
+    broken: tuple[str, ...] = ()  # the first step's failed warning assertions (the budgets), by name
+    path: str = "/server-timing"
+
+
+# The rule: what the user gets (status, content, schema) fails the step; how it was made (latency budget, server
+# limits) degrades it. Two different budgets never look alike: each names itself.
+JUDGED_CASES = [
+    JudgedCase("server-limits-within", "{server: {max_queries: 4, max_db_duration: 4ms}}", "success", "ok"),
+    JudgedCase("max-queries-over-degrades", "{server: {max_queries: 3}}", "degraded", "degraded", ("max_queries",)),
+    JudgedCase(
+        "max-db-duration-over-degrades",
+        "{server: {max_db_duration: 3ms}}",
+        "degraded",
+        "degraded",
+        ("max_db_duration",),
+    ),
+    JudgedCase(
+        "max-app-duration-over-degrades",
+        "{server: {max_app_duration: 10ms}}",
+        "degraded",
+        "degraded",
+        ("max_app_duration",),
+    ),
+    JudgedCase(
+        "no-server-timing-degrades", "{server: {max_queries: 10}}", "degraded", "degraded", ("max_queries",), path="/ok"
+    ),
+    JudgedCase(
+        "latency-and-queries-name-each-budget",
+        "{max_duration: 0s, server: {max_queries: 3}}",
+        "degraded",
+        "degraded",
+        ("max_duration", "max_queries"),
+    ),
+    JudgedCase("latency-budget-alone", "{max_duration: 0s}", "degraded", "degraded", ("max_duration",)),
+    JudgedCase(
+        "status-fails-over-a-server-limit",
+        "{status: 201, server: {max_queries: 3}}",
+        "failure",
+        "failed:http_status",
+        ("max_queries",),
+    ),
+    JudgedCase("body-fails", "{body_regex: absent-text, server: {max_queries: 4}}", "failure", "failed:assertion"),
+    JudgedCase("json-fails", "{json: {timed: false}}", "failure", "failed:assertion"),
+    JudgedCase(
+        "schema-fails",
+        "{json_schema: {type: array}, server: {max_queries: 3}}",
+        "failure",
+        "failed:schema",
+        ("max_queries",),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", JUDGED_CASES, ids=lambda case: case.id)
+def test_what_an_assertion_judged_decides_fail_or_degrade(case: JudgedCase, stub: StubServer) -> None:
+    run = run_steps(stub.url, f"- name: a\n  http: {{path: {case.path}}}\n  expect: {case.expect}\n"
+                              "- name: b\n  http: {path: /ok}")  # fmt: skip
+    first = run.steps[0]
+    assert (run.result, _status(first)) == (case.result, case.status), describe(run)
+    broken = [check for check in first.assertions if not check.ok and check.severity == "warning"]
+    assert tuple(check.name for check in broken) == case.broken
+    assert _status(run.steps[1]) == ("skipped" if case.result == "failure" else "ok")
+    if case.result == "degraded":
+        assert run.degraded_step is first and run.reason is None
+        # Every broken budget is named on the waterfall, in the words of its assertion.
+        line = next(line for line in render_waterfall(run).splitlines() if line.startswith("degraded step a:"))
+        assert all(check.message in line for check in broken), line
+    if case.result == "failure":
+        assert run.failed_step is first and not first.degraded
+
+
+def test_a_server_limit_degraded_run_says_which_limit_in_every_format(stub: StubServer) -> None:
+    run = run_steps(stub.url, "- name: list\n  http: {path: /server-timing}\n  expect: {server: {max_queries: 3}}")
+    assert "degraded step list: over its budget: server ran 4 queries, at most 3 allowed" in render_waterfall(run)
+    document = run_document(run)
+    assert (document["result"], document["steps"][0]["degraded"]) == ("degraded", True)
+    (case,) = [c for c in ElementTree.fromstring(render_junit(run)).iter("testcase") if c.get("name") == "list"]
+    assert case.find("failure") is None
+    assert "degraded: over its budget: server ran 4 queries, at most 3 allowed" in (case.findtext("system-out") or "")
+
+
 def test_a_degraded_run_in_every_format(stub: StubServer) -> None:
     run = run_steps(
         stub.url, "- name: slow\n  http: {path: /ok}\n  expect: {max_duration: 0s}\n- name: b\n  http: {path: /ok}"

@@ -48,7 +48,8 @@ MALFORMED = [
     ("/raw?case=header-not-utf8", "expect: {headers: {X-Bytes: abc}}", "assertion", "X-Bytes"),
     ("/raw?case=header-not-utf8", "extract: {v: {header: X-Bytes}}", None, ""),
     ("/raw?case=server-timing-garbage", "", None, ""),
-    ("/raw?case=server-timing-garbage", "expect: {server: {max_queries: 5}}", "assertion", "None queries"),
+    # A server limit that cannot be judged degrades the step (tests/steps/test_degraded.py), it does not fail it.
+    ("/raw?case=server-timing-garbage", "expect: {server: {max_queries: 5}}", None, ""),
     ("/raw?case=set-cookie-garbage", "", None, ""),
     ("/raw?case=location-on-200", "", None, ""),
     # framing: Content-Length and chunked encoding
