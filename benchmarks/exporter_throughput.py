@@ -21,10 +21,14 @@ Markdown tables. Four measurements (``--only`` picks some):
    ``synthetic.runner.run_workflow`` in 1, 2 and 4 threads against the demo shop (gunicorn, SQLite, started
    with ``tests.harness.start_shop``); each thread has its own shop user, and all share one
    ``OpenAPIDocuments`` as the exporter's runs do. The shop shares the machine's cores with the runner.
-3. ``scrape``: ``/metrics`` encoding time at 100 workflows x 10 steps x 10 targets, in a fresh child process:
-   an in-process ``Exporter`` (scheduler not started) fed synthetic ``RunResult`` objects through
-   ``WorkflowMetrics.record()``, then ``generate_latest`` (text 0.0.4), the OpenMetrics encoder and gzip
-   (what the WSGI app adds when Prometheus sends ``Accept-Encoding: gzip``) timed over repetitions.
+3. ``scrape``: ``/metrics`` scrape CPU at 100, 1000 and 10 000 (workflow, target) pairs x 10 steps
+   (``--scrape-pairs``), each in fresh child processes: an in-process ``Exporter`` (scheduler not started) fed
+   synthetic ``RunResult`` objects through ``WorkflowMetrics.record()``, then the OpenMetrics and text
+   encodings, gzip and scrapes over HTTP through the exporter's server, timed in a steady state (half the pairs
+   finish a run before each scrape). Each size is measured twice in the same run: ours (the cached exposition,
+   exporter/exposition.py) and a bare prometheus_client registry holding the same samples (the same
+   ``WorkflowMetrics`` built from prometheus_client's own classes, its encoders, its ``make_wsgi_app``); the
+   sha256 of both expositions shows they are the same bytes. Printed with the ratio to the 0.3 s goal.
 4. ``memory``: an in-process ``Exporter`` with one one-step workflow against the tiny target, in fresh child
    processes: RSS (``VmRSS``) after 1000 and after 10 000 ``run_scheduled()`` calls; a second child repeats
    it under ``tracemalloc`` for the traced Python heap.
@@ -56,6 +60,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -543,6 +548,23 @@ def pbkdf2_ms() -> tuple[int, float]:
 
 # ----------------------------------------------------------------------------------------- 3. scrape
 
+GOAL_SCRAPE_CPU = 0.3  # seconds of exporter CPU per /metrics scrape at 1000 pairs x 10 steps, gzip included (#17)
+FROZEN_TIME = 1_764_000_000.0  # time.time() while the state is built: both variants hold the same bytes
+# What Prometheus 2.42 sends (scrape.go's acceptHeader); it also sends Accept-Encoding: gzip.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+SCRAPE_CLIENT = """
+import sys, urllib.request
+url, count, accept = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for _ in range(count):
+    request = urllib.request.Request(url, headers={"Accept": accept, "Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
+        response.read()
+"""
+
 
 def scrape_config(workflows: int, steps: int, targets: int) -> str:
     lines = ["targets:"]
@@ -551,7 +573,7 @@ def scrape_config(workflows: int, steps: int, targets: int) -> str:
     lines.append("workflows:")
     target_list = ", ".join(f"t{t:02d}" for t in range(targets))
     for w in range(workflows):
-        lines += [f"  w{w:03d}:", f"    targets: [{target_list}]", "    interval: 1m", "    steps:"]
+        lines += [f"  w{w:04d}:", f"    targets: [{target_list}]", "    interval: 1m", "    steps:"]
         for s in range(steps):
             lines += [
                 f"      - name: step-{s}",
@@ -562,21 +584,24 @@ def scrape_config(workflows: int, steps: int, targets: int) -> str:
 
 
 def synthetic_runs(workflow: Any, target: str, run_no: int) -> Any:
+    """A finished run of every step (http: server timing, five HTTP phases), the same for the same arguments;
+    run 0 of each pair fails at one step (the rest skipped)."""
     import random
 
-    from synthetic.ids import new_id
-    from synthetic.result import RunResult, ServerTiming, StepResult
+    from synthetic.result import PHASES, RunResult, ServerTiming, StepResult
 
     rng = random.Random(f"{workflow.name}/{target}/{run_no}")
-    run = RunResult(workflow=workflow.name, target=target, correlation_id=new_id(), started_at=time.time())
+    run = RunResult(workflow=workflow.name, target=target, correlation_id=f"{rng.getrandbits(128):032x}",
+                    started_at=FROZEN_TIME + run_no)  # fmt: skip
     fail_at = rng.randrange(len(workflow.steps)) if run_no == 0 else None  # one failed run per pair
     for index, step in enumerate(workflow.steps):
         result = StepResult(step.name, "http", duration=rng.uniform(0.002, 0.4), http_status=200, budget=1.0)
         result.server = ServerTiming(
             app_seconds=rng.uniform(0.001, 0.2), db_seconds=rng.uniform(0.0005, 0.05), queries=rng.randrange(1, 12)
         )
+        result.phases = {phase: rng.uniform(0.0, 0.01) for phase in PHASES}
         if fail_at is not None and index > fail_at:
-            result.status, result.reason = "skipped", "skipped"
+            result.status, result.reason, result.phases = "skipped", "skipped", {}
         elif index == fail_at:
             result.status, result.reason, result.http_status = "failed", "http_status", 500
         run.steps.append(result)
@@ -584,110 +609,236 @@ def synthetic_runs(workflow: Any, target: str, run_no: int) -> Any:
     return run
 
 
-def child_scrape(args: argparse.Namespace) -> dict[str, Any]:
-    import gzip
+def _cpu_of(call: Callable[[], Any]) -> tuple[float, Any]:
+    """CPU seconds of this process (every thread, ``time.process_time()``) while ``call`` runs, and its result."""
+    gc.collect()
+    before = time.process_time()
+    result = call()
+    return time.process_time() - before, result
 
-    from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
+
+def child_scrape(args: argparse.Namespace) -> dict[str, Any]:
+    """One registry state of ``--pairs`` pairs x 10 steps (``--variant`` ours: the exporter as it is; bare: the
+    same WorkflowMetrics built from prometheus_client's own classes and served by its ``make_wsgi_app``),
+    scraped in-process and over HTTP. Time is frozen while the state is built, so both variants hold the same
+    bytes (their sha256 is returned)."""
+    import gzip
+    import hashlib
+    import random
+
+    from prometheus_client import (
+        CollectorRegistry,
+        Counter,
+        Gauge,
+        Histogram,
+        Summary,
+        disable_created_metrics,
+        generate_latest,
+        make_wsgi_app,
+    )
     from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
+    import exporter.metrics as exporter_metrics
+    from exporter import exposition
+    from exporter.server import HTTPServer, ServerSettings
     from exporter.service import Exporter
 
     disable_created_metrics()  # as the exporter's service does (exporter/cli.py)
-    w, s, t = args.shape
+    ours = args.variant == "ours"
+    steps, targets = args.scrape_steps, args.scrape_targets
     rss_start = vm_rss_mib()
+    if not ours:  # the same families, as prometheus_client's own classes
+        for name, plain in (("CachedCounter", Counter), ("CachedGauge", Gauge), ("CachedHistogram", Histogram),
+                            ("CachedSummary", Summary)):  # fmt: skip
+            setattr(exporter_metrics, name, plain)
+    clock = time.time
+    time.time = lambda: FROZEN_TIME  # exemplar timestamps, the configured-at timestamps
     with tempfile.TemporaryDirectory(prefix="exporter-bench-scrape-") as tmp:
         path = Path(tmp) / "big.yml"
-        path.write_text(scrape_config(w, s, t))
+        path.write_text(scrape_config(args.pairs // targets, steps, targets))
+        config_dir = str(Path(tmp).absolute()).encode()  # in workflow_exporter_config_info: left out of the hash
         began = time.perf_counter()
         registry = CollectorRegistry()
         exporter = Exporter(path, registry)
         load_s = time.perf_counter() - began
-    pairs = exporter.owned_pairs(exporter.config)
-    runs = [synthetic_runs(workflow, target.name, r) for r in range(2) for workflow, target in pairs]
-    began = time.perf_counter()
-    for run in runs:
-        exporter.metrics.record(run)
-    record_us = (time.perf_counter() - began) / len(runs) * 1e6
-    gc.collect()
-    rss_series = vm_rss_mib()
-    families: Counter[str] = Counter()
-    for metric in registry.collect():
-        families[metric.name] += len(metric.samples)
 
-    results: dict[str, Any] = {
-        "pairs": len(pairs),
-        "load_s": load_s,
-        "record_us": record_us,
-        "rss_start": rss_start,
-        "rss_series": rss_series,
-        "families": families.most_common(),
-    }
-    encoders: dict[str, Callable[[], bytes]] = {
-        "text 0.0.4": lambda: generate_latest(registry),
-        "OpenMetrics": lambda: generate_openmetrics(registry),
-    }
-    for name, encode in encoders.items():
-        body = encode()
-        times = []
-        for _ in range(args.scrape_reps):
-            gc.collect()
-            began = time.perf_counter()
-            encode()
-            times.append(time.perf_counter() - began)
-        gz_times = []
-        for _ in range(max(1, args.scrape_reps // 2)):
-            began = time.perf_counter()
-            compressed = gzip.compress(body)
-            gz_times.append(time.perf_counter() - began)
-        lines = body.decode().splitlines()
-        results[name] = {
-            "ms_min": min(times) * 1000,
-            "ms_median": statistics.median(times) * 1000,
-            "gzip_ms": min(gz_times) * 1000,
-            "bytes": len(body),
-            "gzip_bytes": len(compressed),
-            "samples": sum(1 for line in lines if line and not line.startswith("#")),
-            "exemplars": sum(1 for line in lines if " # {" in line),
+    def digest(exposition_bytes: bytes) -> str:
+        return hashlib.sha256(exposition_bytes.replace(config_dir, b"<config dir>")).hexdigest()
+
+    pairs = exporter.owned_pairs(exporter.config)
+    record = exporter.metrics.record
+    runs = [synthetic_runs(workflow, target.name, r) for r in range(2) for workflow, target in pairs]
+    for run in runs:
+        record(run)
+    rounds = args.scrape_reps if args.pairs <= 1000 else 1  # 10 000 pairs: minutes per round, once is enough
+    halves = [random.Random(n).sample(pairs, len(pairs) // 2) for n in range(rounds)]
+    feeds = [
+        [synthetic_runs(workflow, target.name, 2 + n) for workflow, target in half] for n, half in enumerate(halves)
+    ]
+    del runs
+    gc.collect()
+    gc.freeze()  # the state's millions of objects out of the collector's sight: _cpu_of's collections stay short
+    rss_series = vm_rss_mib()
+
+    gzipped: Callable[[], bytes] | None  # a whole scrape with gzip, as the app answers Prometheus
+    if ours:
+        encoders: dict[str, Callable[[], bytes]] = {
+            "OpenMetrics": lambda: exposition.generate(registry, exposition.OPENMETRICS),
+            "text": lambda: exposition.generate(registry, exposition.TEXT),
         }
-    results["rss_end"] = vm_rss_mib()
-    return results
+        # ISA-L's gzip level 1 (zlib's without isal), fed family by family: the body is never joined
+        gzipped = lambda: exposition.compress(exposition.generate_chunks(registry, exposition.OPENMETRICS))  # noqa: E731
+        app = exposition.make_metrics_app(registry)
+    else:
+        encoders = {"OpenMetrics": lambda: generate_openmetrics(registry), "text": lambda: generate_latest(registry)}
+        gzipped = None  # make_wsgi_app: the encoding above, then gzip level 9 of it (timed apart, added)
+        app = make_wsgi_app(registry)
+    timed_rounds = rounds if ours or args.pairs < 1000 else 1  # a bare scrape of 1000 pairs takes ~10 s
+    result: dict[str, Any] = {"pairs": len(pairs), "load_s": load_s, "rss_start": rss_start,
+                              "rss_series": rss_series, "rounds": rounds,
+                              "isal": exposition._isal_zlib is not None}  # fmt: skip
+    if ours:
+        result["first_s"] = _cpu_of(encoders["OpenMetrics"])[0]  # every series rendered once (zero counters...)
+    # Steady state, as at a 15 s scrape interval over pairs run every 30 s: before each scrape, half the pairs
+    # finish a run (their series' lines are rendered as record() counts them: the cost is the runs', shown apart).
+    om_s: list[float] = []
+    gzip_s: list[float] = []
+    record_s = 0.0
+    body = compressed = b""
+    for n, feed in enumerate(feeds):
+        record_s += _cpu_of(partial(list, map(record, feed)))[0]
+        if n >= rounds - timed_rounds:
+            seconds, body = _cpu_of(encoders["OpenMetrics"])
+            om_s.append(seconds)
+            if gzipped is not None:
+                seconds, compressed = _cpu_of(gzipped)
+            else:
+                gzip_seconds, compressed = _cpu_of(partial(gzip.compress, body))
+                seconds += gzip_seconds
+            gzip_s.append(seconds)
+    lines = body.decode().splitlines()
+    result["openmetrics"] = {
+        "cpu": om_s, "gzip": gzip_s, "bytes": len(body), "gzip_bytes": len(compressed),
+        "sha256": digest(body),
+        "samples": sum(1 for line in lines if line and not line.startswith("#")),
+        "exemplars": sum(1 for line in lines if " # {" in line),
+    }  # fmt: skip
+    result["record_us"] = record_s / sum(len(feed) for feed in feeds) * 1e6
+    families: dict[str, int] = {}
+    for line in lines:
+        if line.startswith("# TYPE "):
+            family = line.split()[2]
+            families[family] = 0
+        elif line and not line.startswith("#"):
+            families[family] += 1
+    result["families"] = list(families.items())
+    del lines
+    if args.pairs <= 1000:
+        text_s = [_cpu_of(encoders["text"]) for _ in range(rounds if ours else 1)]
+        result["text"] = {"cpu": [seconds for seconds, _ in text_s], "bytes": len(text_s[-1][1]),
+                          "sha256": digest(text_s[-1][1])}  # fmt: skip
+        del text_s
+    body = compressed = b""
+    time.time = clock  # frozen until here: the runs fed above carry the same exemplar timestamps in both variants
+    gc.collect()
+    if ours or args.pairs <= 1000:  # over HTTP, as Prometheus scrapes: the exporter's server, gzip (bare: ~10 s)
+        server = HTTPServer(app, "127.0.0.1:0", ServerSettings(), registry)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        count = rounds if ours else 1
+        client = [sys.executable, "-c", SCRAPE_CLIENT, f"{server.url}/metrics", str(count), PROMETHEUS_ACCEPT]
+        seconds, _ = _cpu_of(lambda: subprocess.run(client, check=True, timeout=3600))
+        result["http_s"] = seconds / count
+        server.stop()
+        thread.join(10)
+    result["rss_end"] = vm_rss_mib()
+    return result
 
 
 def part_scrape(args: argparse.Namespace) -> None:
-    result = spawn_child(
-        ["--child", "scrape", "--shape", *map(str, args.shape), "--scrape-reps", str(args.scrape_reps)]
-    )
-    w, s, t = args.shape
-    print(f"\n### 3. `/metrics` encoding at {w} workflows x {s} steps x {t} targets ({result['pairs']} pairs)\n")
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for pairs in args.scrape_pairs:
+        for variant in ("ours", "bare"):
+            began = time.monotonic()
+            extra = ["--child", "scrape", "--variant", variant, "--pairs", str(pairs), "--scrape-steps",
+                     str(args.scrape_steps), "--scrape-targets", str(args.scrape_targets), "--scrape-reps",
+                     str(args.scrape_reps)]  # fmt: skip
+            rows.append((variant, spawn_child(extra)))
+            print(f"scrape: {pairs} pairs, {variant}: {time.monotonic() - began:.0f} s", file=sys.stderr)
+    s = args.scrape_steps
+    gzip_name = "ISA-L (isal)" if rows and rows[0][1].get("isal") else "zlib (isal is not installed)"
+    print(f"\n### 3. `/metrics` scrape CPU at {', '.join(map(str, args.scrape_pairs))} pairs x {s} steps\n")
     print(
-        f"In a fresh process: `Exporter` (scheduler not started) on a fresh `CollectorRegistry`, then 2 synthetic "
-        f"runs per pair through `WorkflowMetrics.record()` (server timing filled; one run per pair fails at one "
-        f"step), so every series exists. Best and median of {args.scrape_reps} encodings; gzip is "
-        f"`gzip.compress` (level 9), what `make_wsgi_app` adds when the scraper accepts gzip, as Prometheus "
-        f"does.\n"
+        "Each row a fresh child process: an `Exporter` (scheduler not started) on a fresh `CollectorRegistry`, "
+        f"{args.scrape_targets} targets, workflows of {s} `http` steps with `max_duration`, then 2 synthetic runs "
+        "per pair through `WorkflowMetrics.record()` (server timing and the five HTTP phases on every step; one "
+        "run per pair fails at one step). **ours** is the exporter as it is (the workflow families' lines cached "
+        f"by `exporter/exposition.py`, gzip level 1 of {gzip_name}); **bare** is the same `WorkflowMetrics` "
+        "built from prometheus_client's own `Counter`/`Gauge`/`Histogram`/`Summary`, encoded by its "
+        "`generate_latest` encoders and served by its `make_wsgi_app` (gzip level 9). Time is frozen while the "
+        "state is built, so both hold the same samples: *same bytes* compares the sha256 of their OpenMetrics "
+        f"(and text) exposition. Steady state: before each of {args.scrape_reps} scrapes (one at 10 000 pairs) "
+        "half the pairs finish a run (as at a 15 s scrape interval over 30 s run intervals); their lines are "
+        "rendered by `record()`, whose CPU per run is shown apart. CPU is the child's `time.process_time()` "
+        "(every thread); **HTTP** is the exporter process's CPU per scrape through the exporter's own waitress "
+        "server, the client (another process) sending Prometheus' `Accept` header and `Accept-Encoding: gzip`. "
+        "A bare scrape takes ~10 s at 1000 pairs and ~2 minutes at 10 000, so it is timed once there; at 10 000 "
+        "the text encodings and the bare scrape over HTTP are left out.\n"
     )
-    print("| encoder | ms/scrape best | median | + gzip ms | samples | exemplars | MiB | gzip MiB |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|")
-    for name in ("text 0.0.4", "OpenMetrics"):
-        r = result[name]
+    print(
+        "| pairs | registry | samples | exemplars | OpenMetrics scrape CPU s, no gzip (best / median) | "
+        "**with gzip** (best / median) | over HTTP, gzip | text, no gzip (best) | MiB / gzip MiB | "
+        "`record()` µs per 10-step run | same bytes | with gzip / the 0.3 s goal |"
+    )
+    print("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|")
+    by_pairs: dict[int, dict[str, dict[str, Any]]] = {}
+    for variant, r in rows:
+        by_pairs.setdefault(r["pairs"], {})[variant] = r
+    for pairs, variants in by_pairs.items():
+        for variant in ("ours", "bare"):
+            r = variants[variant]
+            om, text = r["openmetrics"], r.get("text")
+            total = min(om["gzip"])
+            same = "-"
+            if variant == "bare":
+                same = "yes" if om["sha256"] == variants["ours"]["openmetrics"]["sha256"] else "**no**"
+                if text:
+                    same += " / yes" if text["sha256"] == variants["ours"]["text"]["sha256"] else " / **no**"
+            cells = [
+                str(pairs), variant, str(om["samples"]), str(om["exemplars"]),
+                f"{min(om['cpu']):.3f} / {statistics.median(om['cpu']):.3f}",
+                f"**{total:.3f}** / {statistics.median(om['gzip']):.3f}",
+                f"{r['http_s']:.3f}" if "http_s" in r else "-",
+                f"{min(text['cpu']):.3f}" if text else "-",
+                f"{om['bytes'] / 2**20:.1f} / {om['gzip_bytes'] / 2**20:.2f}", f"{r['record_us']:.0f}", same,
+                f"{total / GOAL_SCRAPE_CPU:.2f}x",
+            ]  # fmt: skip
+            print("| " + " | ".join(cells) + " |")
+    print()
+    for pairs, variants in by_pairs.items():
+        ours, bare = variants["ours"], variants["bare"]
+        ours_total, bare_total = min(ours["openmetrics"]["gzip"]), min(bare["openmetrics"]["gzip"])
+        ours_plain, bare_plain = min(ours["openmetrics"]["cpu"]), min(bare["openmetrics"]["cpu"])
         print(
-            f"| {name} | {r['ms_min']:.0f} | {r['ms_median']:.0f} | {r['gzip_ms']:.0f} | {r['samples']} "
-            f"| {r['exemplars']} | {r['bytes'] / 2**20:.1f} | {r['gzip_bytes'] / 2**20:.2f} |"
+            f"- {pairs} pairs: scrape CPU with gzip ours / bare prometheus_client **{ours_total / bare_total:.3f}x** "
+            f"({ours_total:.3f} s vs {bare_total:.2f} s; without gzip {ours_plain / bare_plain:.3f}x, "
+            f"{ours_plain:.3f} s vs {bare_plain:.2f} s); ours with gzip / the {GOAL_SCRAPE_CPU} s goal "
+            f"**{ours_total / GOAL_SCRAPE_CPU:.2f}x**; the first scrape after start (every series rendered once) "
+            f"{ours['first_s']:.2f} s; rendering in `record()`: {ours['record_us'] - bare['record_us']:+.0f} µs "
+            f"per run; RSS {ours['rss_series']:.0f} / {ours['rss_end']:.0f} MiB (built / after the scrapes) vs "
+            f"bare {bare['rss_series']:.0f} / {bare['rss_end']:.0f} MiB"
         )
-    total = sum(count for _, count in result["families"])
-    print("\nSamples per family (text format, `_created` included):\n")
-    print("| family | samples | share |")
-    print("|---|--:|--:|")
-    for name, count in result["families"]:
-        if count >= total / 100:
-            print(f"| `{name}` | {count} | {count / total * 100:.0f} % |")
-    rest = sum(count for _, count in result["families"] if count < total / 100)
-    print(f"| (the other families) | {rest} | {rest / total * 100:.1f} % |")
-    print(
-        f"\nConfig load + series creation: {result['load_s']:.2f} s; `record()` {result['record_us']:.0f} µs per "
-        f"10-step run; RSS {result['rss_start']:.0f} MiB after imports, {result['rss_series']:.0f} MiB with "
-        f"every series, {result['rss_end']:.0f} MiB after encoding."
-    )
+    middle = by_pairs.get(1000, {}).get("ours")
+    if middle and "families" in middle:
+        total = sum(count for _, count in middle["families"])
+        print("\nSamples per family at 1000 pairs (OpenMetrics, ours):\n")
+        print("| family | samples | share |")
+        print("|---|--:|--:|")
+        for name, count in sorted(middle["families"], key=lambda item: -item[1]):
+            if count >= total / 100:
+                print(f"| `{name}` | {count} | {count / total * 100:.0f} % |")
+        rest = sum(count for _, count in middle["families"] if count < total / 100)
+        print(f"| (the other families) | {rest} | {rest / total * 100:.1f} % |")
 
 
 # ----------------------------------------------------------------------------------------- 4. memory
@@ -840,14 +991,25 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100, help="warm-up probes per configuration")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="checkout runner threads")
     parser.add_argument("--checkout-seconds", type=float, default=20.0, help="seconds per checkout thread count")
-    parser.add_argument("--shape", type=int, nargs=3, default=[100, 10, 10], metavar=("WORKFLOWS", "STEPS", "TARGETS"))
-    parser.add_argument("--scrape-reps", type=int, default=5, help="encodings timed per encoder")
+    parser.add_argument(
+        "--scrape-pairs",
+        type=int,
+        nargs="+",
+        default=[100, 1000, 10000],
+        metavar="PAIRS",
+        help="(workflow, target) pairs of the scrape measurement, each in fresh processes",
+    )
+    parser.add_argument("--scrape-steps", type=int, default=10, help="steps per workflow of the scrape measurement")
+    parser.add_argument("--scrape-targets", type=int, default=10, help="targets of the scrape measurement")
+    parser.add_argument("--scrape-reps", type=int, default=3, help="scrapes timed per registry (steady state)")
     parser.add_argument("--memory-runs", type=int, nargs="+", default=[1000, 10000], help="run counts to measure at")
     parser.add_argument("--profile", type=int, metavar="N", help="cProfile N in-process /probe calls instead")
     parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs of the processes)")
     parser.add_argument("--serve-target", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["scrape", "memory"], help=argparse.SUPPRESS)
+    parser.add_argument("--variant", choices=["ours", "bare"], default="ours", help=argparse.SUPPRESS)
+    parser.add_argument("--pairs", type=int, default=1000, help=argparse.SUPPRESS)
     parser.add_argument("--target-url", help=argparse.SUPPRESS)
     parser.add_argument("--tracemalloc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

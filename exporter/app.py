@@ -1,8 +1,9 @@
 """The exporter's HTTP interface (WSGI): routing only, the work is in ``Exporter``.
 
-``/metrics`` (OpenMetrics when asked, with exemplars), ``/probe?target=&workflow=[&debug=true]``,
-``/-/healthy``, ``/-/ready``, ``POST /-/reload``, the pages (``/``, ``/runs/<correlation id>``, ``/failures``,
-``POST /runs/<id>/replay`` with ``--web.enable-replay``) and the JSON API under ``/api/v1/`` (exporter/api.py).
+``/metrics`` (OpenMetrics when asked, with exemplars; the scheduled-run families from lines cached by
+exporter/exposition.py), ``/probe?target=&workflow=[&debug=true]``, ``/-/healthy``, ``/-/ready``,
+``POST /-/reload``, the pages (``/``, ``/runs/<correlation id>``, ``/failures``, ``POST /runs/<id>/replay`` with
+``--web.enable-replay``) and the JSON API under ``/api/v1/`` (exporter/api.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
+from prometheus_client import CollectorRegistry, generate_latest
 
 from django_integration.correlation import is_valid_id
 from synthetic.waterfall import render_waterfall
 
 from .api import DEFAULT_MAX_STREAMS, Api
 from .contracts import contract_page, contract_probe
+from .exposition import make_metrics_app
 from .metrics import probe_registry
 from .pages import failures_page, index_page, run_page
 from .replay import replay_from_page
@@ -71,7 +73,8 @@ class ExporterApp:
         self.max_probes_in_flight = max_probes_in_flight
         self._probe_slots = threading.BoundedSemaphore(max_probes_in_flight)
         exporter.metrics.probe_requests.labels("refused")  # the series exists from the start, for rate()
-        self._metrics_app = make_wsgi_app(registry)
+        # The scheduled-run families from their cached lines (exporter/exposition.py), gzip at level 1.
+        self._metrics_app = make_metrics_app(registry)
         self.api = Api(exporter, max_streams)  # --web.max-streams: event streams open at once
         self.enable_replay = enable_replay  # --web.enable-replay: POST /runs/<id>/replay
 

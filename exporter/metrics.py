@@ -14,13 +14,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.metrics import MetricWrapperBase
 
 from synthetic.config import Config
 from synthetic.result import PHASES, REASONS, RESULTS, RunResult
 
 from . import __version__
+from .exposition import CachedCounter, CachedGauge, CachedHistogram, CachedSummary
 
 EXEMPLAR_LABEL = "correlation_id"
 RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -88,81 +89,83 @@ class WorkflowMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         pair = ["workflow", "target"]
-        self.runs = Counter("workflow_runs", "Completed workflow runs by result (success, degraded: a step over "
-                            "its max_duration budget, failure).", [*pair, "result"], registry=registry)  # fmt: skip
-        self.run_duration = Histogram("workflow_run_duration_seconds", "Duration of whole workflow runs.", pair,
-                                      buckets=RUN_BUCKETS, registry=registry)  # fmt: skip
-        self.step_duration = Histogram("workflow_step_duration_seconds", "Duration of each step that ran.",
-                                       [*pair, "step"], buckets=STEP_BUCKETS, registry=registry)  # fmt: skip
-        self.step_failures = Counter("workflow_step_failures", "Failed steps by the closed set of reasons.",
-                                     [*pair, "step", "reason"], registry=registry)  # fmt: skip
-        self.step_server_duration = Histogram(
+        self.runs = CachedCounter("workflow_runs", "Completed workflow runs by result (success, degraded: a step "
+                                  "over a budget, max_duration or an expect.server limit; failure).", [*pair, "result"],
+                                  registry=registry)  # fmt: skip
+        self.run_duration = CachedHistogram("workflow_run_duration_seconds", "Duration of whole workflow runs.", pair,
+                                            buckets=RUN_BUCKETS, registry=registry)  # fmt: skip
+        self.step_duration = CachedHistogram("workflow_step_duration_seconds", "Duration of each step that ran.",
+                                             [*pair, "step"], buckets=STEP_BUCKETS, registry=registry)  # fmt: skip
+        self.step_failures = CachedCounter("workflow_step_failures", "Failed steps by the closed set of reasons.",
+                                           [*pair, "step", "reason"], registry=registry)  # fmt: skip
+        self.step_server_duration = CachedHistogram(
             "workflow_step_server_duration_seconds",
             "Server-side time of each step from its Server-Timing header, by component (app, db).",
             [*pair, "step", "component"],
             buckets=SERVER_BUCKETS,
             registry=registry,
         )
-        self.step_server_queries = Gauge("workflow_step_server_queries",
-                                         "Database queries the server reported for the step in the last run.",
-                                         [*pair, "step"], registry=registry)  # fmt: skip
+        self.step_server_queries = CachedGauge("workflow_step_server_queries",
+                                               "Database queries the server reported for the step in the last run.",
+                                               [*pair, "step"], registry=registry)  # fmt: skip
         # HTTP timing phases (synthetic.transport.Timings): _sum and _count only, 10 series per http step.
-        self.step_phase_duration = Summary("workflow_step_phase_duration_seconds",
-                                           "Time of each http step in each HTTP phase (resolve, connect, tls, "
-                                           "processing, transfer), summed over its redirect hops.",
-                                           [*pair, "step", "phase"], registry=registry)  # fmt: skip
+        self.step_phase_duration = CachedSummary("workflow_step_phase_duration_seconds",
+                                                 "Time of each http step in each HTTP phase (resolve, connect, tls, "
+                                                 "processing, transfer), summed over its redirect hops.",
+                                                 [*pair, "step", "phase"], registry=registry)  # fmt: skip
         # The earliest certificate expiry the TLS connections of each target's last runs showed.
-        self.ssl_earliest_cert_expiry = Gauge("workflow_ssl_earliest_cert_expiry_timestamp_seconds",
-                                              "Unix time the earliest-expiring certificate the target presented "
-                                              "(leaf or chain) expires, over the last run of each of its "
-                                              "workflows.", ["target"], registry=registry)  # fmt: skip
-        self.step_budget = Gauge("workflow_step_latency_budget_seconds",
-                                 "The step's max_duration from the config: the budget its duration is judged by.",
-                                 [*pair, "step"], registry=registry)  # fmt: skip
-        self.last_success = Gauge("workflow_last_run_success", "1 if the last run succeeded (degraded included: "
-                                  "no step failed), else 0.", pair, registry=registry)  # fmt: skip
-        self.last_timestamp = Gauge("workflow_last_run_timestamp_seconds",
-                                    "Unix time the last run finished (before the first: when the pair was configured).",
-                                    pair, registry=registry)  # fmt: skip
-        self.last_failure = Gauge("workflow_last_run_failure_info",
-                                  "1 with the first failed step of the last run and its reason; 0, without them, "
-                                  "while the last run passed or none ran yet.",
-                                  [*pair, "step", "reason"], registry=registry)  # fmt: skip
-        self.run_interval = Gauge("workflow_run_interval_seconds",
-                                  "The workflow's interval from the config: how often each of its pairs runs.",
-                                  ["workflow"], registry=registry)  # fmt: skip
-        self.circuit_open = Gauge("workflow_circuit_breaker_open",
-                                  "1 while the target's circuit breaker is open and runs are skipped.",
-                                  ["target"], registry=registry)  # fmt: skip
-        self.sql_probe_user_excess = Gauge("workflow_sql_probe_user_excess_privileges",
-                                           "1 if the database user of the target's sql steps holds more than "
-                                           "read privileges (read at its first connection), else 0.",
-                                           ["target"], registry=registry)  # fmt: skip
+        self.ssl_earliest_cert_expiry = CachedGauge("workflow_ssl_earliest_cert_expiry_timestamp_seconds",
+                                                    "Unix time the earliest-expiring certificate the target presented "
+                                                    "(leaf or chain) expires, over the last run of each of its "
+                                                    "workflows.", ["target"], registry=registry)  # fmt: skip
+        self.step_budget = CachedGauge("workflow_step_latency_budget_seconds",
+                                       "The step's max_duration from the config: the budget its duration is judged by.",
+                                       [*pair, "step"], registry=registry)  # fmt: skip
+        self.last_success = CachedGauge("workflow_last_run_success", "1 if the last run succeeded (degraded included: "
+                                        "no step failed), else 0.", pair, registry=registry)  # fmt: skip
+        self.last_timestamp = CachedGauge("workflow_last_run_timestamp_seconds",
+                                          "Unix time the last run finished (before the first: when the pair was "
+                                          "configured).", pair, registry=registry)  # fmt: skip
+        self.last_failure = CachedGauge("workflow_last_run_failure_info",
+                                        "1 with the first failed step of the last run and its reason; 0, without them, "
+                                        "while the last run passed or none ran yet.",
+                                        [*pair, "step", "reason"], registry=registry)  # fmt: skip
+        self.run_interval = CachedGauge("workflow_run_interval_seconds",
+                                        "The workflow's interval from the config: how often each of its pairs runs.",
+                                        ["workflow"], registry=registry)  # fmt: skip
+        self.circuit_open = CachedGauge("workflow_circuit_breaker_open",
+                                        "1 while the target's circuit breaker is open and runs are skipped.",
+                                        ["target"], registry=registry)  # fmt: skip
+        self.sql_probe_user_excess = CachedGauge("workflow_sql_probe_user_excess_privileges",
+                                                 "1 if the database user of the target's sql steps holds more than "
+                                                 "read privileges (read at its first connection), else 0.",
+                                                 ["target"], registry=registry)  # fmt: skip
         # Contract sweeps (exporter/contracts.py sets them): a sweep replaces its target's series.
-        self.contract_check_success = Gauge("workflow_contract_check_success",
-                                            "1 if the check passed on the operation (METHOD /path/{template}) in "
-                                            "the last sweep that judged it, 0 if it failed.",
-                                            ["target", "operation", "check"], registry=registry)  # fmt: skip
-        self.contract_sweep_success = Gauge("workflow_contract_sweep_success",
-                                            "1 if the last contract sweep could check the target (document read, "
-                                            "setup workflows passed, every request answered), else 0.",
-                                            ["target"], registry=registry)  # fmt: skip
-        self.contract_sweep_duration = Gauge("workflow_contract_sweep_duration_seconds",
-                                             "How long the last contract sweep took.", ["target"],
-                                             registry=registry)  # fmt: skip
-        self.contract_sweep_requests = Gauge("workflow_contract_sweep_requests",
-                                             "Requests the checks of the last contract sweep sent.", ["target"],
-                                             registry=registry)  # fmt: skip
-        self.contract_checks = Gauge("workflow_contract_checks",
-                                     "Checks of the last contract sweep that could check, by result (passed, "
-                                     "failed, error, skipped).", ["target", "result"], registry=registry)  # fmt: skip
-        self.contract_last_sweep = Gauge("workflow_contract_last_sweep_timestamp_seconds",
-                                         "Unix time the last contract sweep that could check finished (before the "
-                                         "first: when the contracts were configured).", ["target"],
-                                         registry=registry)  # fmt: skip
-        self.contract_sweep_interval = Gauge("workflow_contract_sweep_interval_seconds",
-                                             "The contracts' interval from the config: how often the target is "
-                                             "swept.", ["target"], registry=registry)  # fmt: skip
+        self.contract_check_success = CachedGauge("workflow_contract_check_success",
+                                                  "1 if the check passed on the operation (METHOD /path/{template}) in "
+                                                  "the last sweep that judged it, 0 if it failed.",
+                                                  ["target", "operation", "check"], registry=registry)  # fmt: skip
+        self.contract_sweep_success = CachedGauge("workflow_contract_sweep_success",
+                                                  "1 if the last contract sweep could check the target (document read, "
+                                                  "setup workflows passed, every request answered), else 0.",
+                                                  ["target"], registry=registry)  # fmt: skip
+        self.contract_sweep_duration = CachedGauge("workflow_contract_sweep_duration_seconds",
+                                                   "How long the last contract sweep took.", ["target"],
+                                                   registry=registry)  # fmt: skip
+        self.contract_sweep_requests = CachedGauge("workflow_contract_sweep_requests",
+                                                   "Requests the checks of the last contract sweep sent.", ["target"],
+                                                   registry=registry)  # fmt: skip
+        self.contract_checks = CachedGauge("workflow_contract_checks",
+                                           "Checks of the last contract sweep that could check, by result (passed, "
+                                           "failed, error, skipped).", ["target", "result"],
+                                           registry=registry)  # fmt: skip
+        self.contract_last_sweep = CachedGauge("workflow_contract_last_sweep_timestamp_seconds",
+                                               "Unix time the last contract sweep that could check finished "
+                                               "(before the first: when the contracts were configured).", ["target"],
+                                               registry=registry)  # fmt: skip
+        self.contract_sweep_interval = CachedGauge("workflow_contract_sweep_interval_seconds",
+                                                   "The contracts' interval from the config: how often the target is "
+                                                   "swept.", ["target"], registry=registry)  # fmt: skip
         # The frontend map (exporter/frontend_map/service.py sets them while the config has a frontend: section).
         self.frontend_calls = Gauge("frontend_map_calls",
                                     "API calls of the Next.js app's routes in the last frontend map, by status "
@@ -191,9 +194,9 @@ class WorkflowMetrics:
         self.config_info = Gauge("workflow_exporter_config_info",
                                  "Always 1; the absolute path of the config file in `file`, for the commands "
                                  "alerts print.", ["file"], registry=registry)  # fmt: skip
-        self.skipped = Counter("workflow_exporter_skipped_runs",
-                               "Scheduled runs not started: the previous one still running (overlap).",
-                               ["workflow", "target", "reason"], registry=registry)  # fmt: skip
+        self.skipped = CachedCounter("workflow_exporter_skipped_runs",
+                                     "Scheduled runs not started: the previous one still running (overlap).",
+                                     ["workflow", "target", "reason"], registry=registry)  # fmt: skip
         self.in_progress = Gauge("workflow_exporter_runs_in_progress", "Runs executing now.", registry=registry)
         self.probe_requests = Counter("workflow_exporter_probe_requests",
                                       "/probe requests by outcome (ran, cached, bad_request, refused).",
@@ -378,7 +381,8 @@ def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     Gauge("probe_success", "1 if no step of the workflow failed (a degraded run passed).",
           registry=registry).set(1 if run.success else 0)  # fmt: skip
-    Gauge("probe_workflow_degraded", "1 if the run passed with a step over its max_duration budget.",
+    Gauge("probe_workflow_degraded",
+          "1 if the run passed with a step over a budget (max_duration or an expect.server limit).",
           registry=registry).set(1 if run.degraded else 0)  # fmt: skip
     Gauge("probe_duration_seconds", "How long the workflow run took.", registry=registry).set(run.duration)
     Gauge("probe_timeout_seconds", "The deadline the run had.", registry=registry).set(timeout)
