@@ -3,6 +3,7 @@ from the demo stack, and every metric name they use is one that a real component
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 from grafana.queries import panel_queries
 from tests.bundle.conftest import DemoStack
 from tests.conftest import REPO_ROOT
+from tests.harness import wait_until
 
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset"}
 
@@ -95,7 +97,12 @@ def metric_names(expr: str) -> set[str]:
 
 
 def assert_returns_series(stack: DemoStack, expr: str, what: str) -> None:
+    """The expression returns series. A subquery (``[5m:30s]``) evaluates at steps aligned to its resolution, so
+    a series younger than one step has no value there yet: it gets that long (plus an evaluation) to show."""
     result = stack.prometheus.query(expr)
+    if not result and re.search(r"\[\w+:\w*\]", expr):
+        with contextlib.suppress(TimeoutError):
+            result = wait_until(lambda: stack.prometheus.query(expr), 45, f"{what}: series for {expr}")
     assert result, f"{what}: no series for {expr}"
 
 
