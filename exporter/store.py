@@ -551,19 +551,7 @@ class RunFilter:
 
     def where(self) -> tuple[str, list[Any]]:
         """A SQL condition on ``runs`` and its parameters (``1`` when nothing is filtered)."""
-        terms, params = [], []
-        for name in self._COLUMNS:
-            value = getattr(self, name)
-            if value is not None:
-                terms.append(f"{name} = ?")
-                params.append(value)
-        if self.since is not None:
-            terms.append("started_at >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            terms.append("started_at <= ?")
-            params.append(self.until)
-        return " AND ".join(terms) or "1", params
+        return _condition([(name, getattr(self, name)) for name in self._COLUMNS], self.since, self.until)
 
     def matches(self, summary: RunSummary) -> bool:
         """The same condition in Python: for runs the writer has not inserted yet, and for the stream."""
@@ -572,6 +560,18 @@ class RunFilter:
         if self.since is not None and summary.started_at < self.since:
             return False
         return self.until is None or summary.started_at <= self.until
+
+
+def _condition(equals: Sequence[tuple[str, Any]], since: float | None, until: float | None) -> tuple[str, list[Any]]:
+    """``column = ?`` for each pair whose value is not None, ``started_at`` within [since, until]; joined by AND
+    (``1`` when nothing is left), with the parameters in order."""
+    terms = [f"{column} = ?" for column, value in equals if value is not None]
+    params: list[Any] = [value for _, value in equals if value is not None]
+    for term, bound in (("started_at >= ?", since), ("started_at <= ?", until)):
+        if bound is not None:
+            terms.append(term)
+            params.append(bound)
+    return " AND ".join(terms) or "1", params
 
 
 @dataclass(frozen=True)
@@ -587,20 +587,9 @@ class SweepFilter:
 
     def where(self) -> tuple[str, list[Any]]:
         """A SQL condition on ``sweeps`` and its parameters (``1`` when nothing is filtered)."""
-        terms: list[str] = []
-        params: list[Any] = []
-        for column, value in (("target", self.target), ("source", self.source),
-                              ("success", None if self.result is None else int(self.result == "success"))):  # fmt: skip
-            if value is not None:
-                terms.append(f"{column} = ?")
-                params.append(value)
-        if self.since is not None:
-            terms.append("started_at >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            terms.append("started_at <= ?")
-            params.append(self.until)
-        return " AND ".join(terms) or "1", params
+        success = None if self.result is None else int(self.result == "success")
+        return _condition([("target", self.target), ("source", self.source), ("success", success)], self.since,
+                          self.until)  # fmt: skip
 
     def matches(self, summary: SweepSummary) -> bool:
         """The same condition in Python, for sweeps the writer has not inserted yet."""
