@@ -2,10 +2,12 @@
 
 One table: every way a body is produced (sync generator, async generator, sync generator served over ASGI,
 ``FileResponse`` through the server's ``wsgi.file_wrapper``) and every way it ends (exhausted, an exception
-after the first chunk, the client going away), under real gunicorn or, for the async bodies, Django's
-``AsyncClient``. For each: the lines logged and the SQL run while the body streams carry the request's ID, the
-SQL is counted, the request's own line comes after them with how the stream ended, and a mid-stream exception
-is counted under its error class.
+after the first chunk, the client going away), under real gunicorn or, for the async bodies, Django's own
+``ASGIHandler`` called as an ASGI server calls it. For each: the lines logged and the SQL run while the body
+streams carry the request's ID, the SQL is commented and counted, the request's own line comes after them with how
+the stream ended, and a mid-stream exception is counted under its error class. Every row whose body queries the
+database runs twice, on SQLite and on the harness's real MariaDB: one gunicorn shop per database for the module
+(the MariaDB one also lends its migrated, seeded database to the in-process ASGI rows).
 """
 
 from __future__ import annotations
@@ -17,21 +19,23 @@ import socket
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dj_database_url
 import pytest
 import requests
 from asgiref.sync import async_to_sync
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.test import RequestFactory
 from django.test.utils import override_settings
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, database_url
 from tests.django_integration.conftest import LogLines, sample
 from tests.harness import ShopServer, start_shop, wait_until
 
@@ -42,16 +46,45 @@ pytestmark = [pytest.mark.urls("tests.django_integration.views"), pytest.mark.dj
 
 
 @pytest.fixture(scope="module")
-def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
-    """The demo shop with the test views, served by gunicorn (1 worker, 8 threads) on SQLite."""
-    workdir = tmp_path_factory.mktemp("stream-shop")
-    server = start_shop(
-        workdir,
-        f"sqlite:///{workdir / 'shop.sqlite3'}",
-        extra_env={"DJANGO_SETTINGS_MODULE": "tests.django_integration.live_settings", "PYTHONPATH": str(REPO_ROOT)},
-    )
-    yield server
-    server.stop()
+def live_shops() -> Iterator[dict[str, ShopServer]]:
+    """The module's gunicorn shops, one per database, started by ``live_shop`` when a row first needs one."""
+    shops: dict[str, ShopServer] = {}
+    yield shops
+    for server in shops.values():
+        server.stop()
+
+
+def live_shop(request: pytest.FixtureRequest, database: str) -> ShopServer:
+    """The demo shop with the test views, served by gunicorn (1 worker, 8 threads) on ``database``."""
+    shops: dict[str, ShopServer] = request.getfixturevalue("live_shops")
+    if database not in shops:
+        workdir = request.getfixturevalue("tmp_path_factory").mktemp(f"stream-shop-{database}")
+        settings = {"DJANGO_SETTINGS_MODULE": "tests.django_integration.live_settings", "PYTHONPATH": str(REPO_ROOT)}
+        shops[database] = start_shop(workdir, database_url(request, database, workdir), extra_env=settings)
+    return shops[database]
+
+
+@contextmanager
+def default_database(url: str | None) -> Iterator[None]:
+    """In this process, Django's default connection goes to ``url`` until the block ends (None: stays as it is).
+
+    The test's own connection (and the transaction pytest-django opened on it) is put aside and put back after.
+    """
+    if url is None:
+        yield
+        return
+    saved_settings, saved_connection = connections.settings["default"], connections["default"]
+    raw = dj_database_url.parse(url)
+    connections.settings["default"] = connections.configure_settings(
+        {"default": {**raw, "OPTIONS": {"charset": "utf8mb4"}}}
+    )["default"]
+    del connections["default"]
+    try:
+        yield
+    finally:
+        connections["default"].close()
+        connections.settings["default"] = saved_settings
+        connections["default"] = saved_connection
 
 
 @dataclass(frozen=True)
@@ -64,17 +97,27 @@ class Case:
     error_class: str | None = None
     disconnect: bool = False  # the client goes away after the first chunk
 
+    @property
+    def queries_the_database(self) -> bool:
+        return not self.path.startswith("/t/file/")
 
-def case(*args: Any, **kwargs: Any) -> Any:
+
+DATABASES = ("sqlite", "mariadb")
+QUOTED_TABLE = {"sqlite": '"shop_product"', "mariadb": "`shop_product`"}  # which backend wrote the SQL
+
+
+def case(*args: Any, **kwargs: Any) -> list[Any]:
+    """The row once per database its body queries (a file body queries none: SQLite only)."""
     row = Case(*args, **kwargs)
     marks = []
     if row.server == "asgi" and not row.path.startswith("/t/stream-async/"):
         # Django warns that it buffers a sync body under ASGI; that is its own (documented) behaviour.
         marks.append(pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous"))
-    return pytest.param(row, id=row.name, marks=marks)
+    databases = DATABASES if row.queries_the_database else DATABASES[:1]
+    return [pytest.param(row, database, id=f"{row.name} [{database}]", marks=marks) for database in databases]
 
 
-CASES = [
+ROWS = [
     case("sync generator", "gunicorn", "/t/stream/?chunks=3", 3, "complete"),
     case("sync generator raises after the first chunk", "gunicorn", "/t/stream/?fail=bug&after=1", 1, "error",
          "server"),
@@ -90,6 +133,7 @@ CASES = [
     case("sync generator served over ASGI", "asgi", "/t/stream/?chunks=2", 2, "complete"),
     case("FileResponse over ASGI", "asgi", "/t/file/", 0, "complete"),
 ]  # fmt: skip
+CASES = [param for params in ROWS for param in params]
 
 
 def fetch_gunicorn(shop: ShopServer, row: Case, cid: str) -> tuple[bytes, list[dict[str, Any]]]:
@@ -199,18 +243,21 @@ def error_count(row: Case, shop: ShopServer | None, cid: str) -> float | bool:
     return False
 
 
-@pytest.mark.parametrize("row", CASES)
+@pytest.mark.parametrize(("row", "database"), CASES)
 def test_streamed_bodies_stay_inside_their_request(
-    row: Case, request: pytest.FixtureRequest, json_logs: LogLines, seeded: None
+    row: Case, database: str, request: pytest.FixtureRequest, json_logs: LogLines, seeded: None
 ) -> None:
     cid = f"stream-{uuid.uuid4().hex[:16]}"
-    shop: ShopServer | None = request.getfixturevalue("live_shop") if row.server == "gunicorn" else None
+    shop: ShopServer | None = live_shop(request, database) if row.server == "gunicorn" else None
     errors_before = error_count(row, shop, cid) if row.error_class and shop is None else 0.0
 
     if shop is not None:
         body, lines = fetch_gunicorn(shop, row, cid)
     else:
-        body, lines = fetch_asgi(row, cid, json_logs)
+        # In process, on SQLite the test's database; on MariaDB the migrated, seeded one of the module's shop.
+        url = live_shop(request, database).env["DATABASE_URL"] if database != "sqlite" else None
+        with default_database(url):
+            body, lines = fetch_asgi(row, cid, json_logs)
 
     # What the client received: each chunk was produced with the request's ID bound, its SQL commented.
     if row.path.startswith("/t/file/"):
@@ -222,6 +269,7 @@ def test_streamed_bodies_stay_inside_their_request(
             assert chunk["correlation_id"] == cid
             (sent,) = chunk["sent"]
             assert sent.startswith(f"/*request_id='{cid}',route='"), sent
+            assert QUOTED_TABLE[database] in sent, f"not {database}'s SQL: {sent}"
 
     # The log: the body's own lines carry the ID, and the request's line comes last, after the body ended.
     (request_line,) = [line for line in lines if line["logger"] == REQUEST_LOGGER]
