@@ -5,6 +5,7 @@ the SQL statements from performance_schema, nested and in order."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +17,7 @@ from exporter.trace import Trace, TraceConfig, TraceEvent, TraceSources, collect
 from synthetic.config import Config, load_config
 from synthetic.result import RunResult
 from synthetic.runner import run_workflow
+from tests.exporter.conftest import RunningExporter
 from tests.harness import MariaDB, ShopServer
 
 WORKFLOWS = Path(__file__).resolve().parents[3] / "synthetic" / "workflows" / "demo_shop.yml"
@@ -78,10 +80,17 @@ def test_a_failed_checkout_shows_the_500_its_traceback_and_the_statements(
     # login, add to cart, the failed checkout, then the teardown that empties the cart: each under its step
     assert requests_in_order == ["api/auth/token/", "api/cart/items/", "api/checkout/", "api/cart/items/<int:item_id>/"]
     if shop.env["BACKEND"] == "mariadb":
-        login = next(c for e in trace.events for c in e.children if c.fields.get("route") == "api/auth/token/")
-        statements = [c for c in login.children if c.kind == "statement"]
-        assert statements and all(run.correlation_id in s.fields["statement"] for s in statements)
-        assert any("auth_user" in s.fields["statement"] for s in statements)
+        # The failing request's own statements (performance_schema), under it: the token's user is read, then the
+        # view raises before the cart is touched, so nothing is written; all of it before Django logs the traceback.
+        statements = [c for c in request.children if c.kind == "statement"]
+        texts = [s.fields["statement"] for s in statements]
+        assert statements, [(c.kind, c.title) for c in request.children]
+        assert all(f"request_id='{run.correlation_id}'" in text for text in texts), texts
+        assert all("route='api%2Fcheckout%2F'" in text for text in texts), texts
+        assert any("auth_user" in text for text in texts), texts
+        assert not any(s.title.split()[0].upper() in ("INSERT", "UPDATE", "DELETE") for s in statements), texts
+        assert [s.start for s in statements] == sorted(s.start for s in statements)
+        assert max(s.start for s in statements) <= min(t.start for t in tracebacks)
 
 
 def test_slow_products_shows_the_slow_statement(config: Config, shop: ShopServer, sources: TraceConfig) -> None:
@@ -114,6 +123,70 @@ def test_n_plus_one_shows_the_repeated_statement_and_its_count(
     assert "shop_category" in repeated[0].fields["statement"]
 
 
+def _exporter_reading(serve_exporter, shop: ShopServer, sources: TraceConfig, monkeypatch: pytest.MonkeyPatch,
+                      extra_logs: tuple[str, ...] = ()) -> RunningExporter:  # fmt: skip
+    """An exporter on the shipped journeys whose ``trace:`` section reads the shop's log (and performance_schema)."""
+    monkeypatch.setenv("SHOP_URL", shop.url)
+    monkeypatch.setenv("SHOP_DATABASE_URL", shop.env["DATABASE_URL"])
+    monkeypatch.setenv("DEMO_PROBE_PASSWORD", shop.env["DEMO_PROBE_PASSWORD"])
+    trace_yaml = "trace:\n  logs: [" + ", ".join(json.dumps(p) for p in (*sources.logs, *extra_logs)) + "]\n"
+    if sources.mysql:
+        trace_yaml += f"  mysql: [{{dsn: {json.dumps(sources.mysql[0])}}}]\n"
+    running: RunningExporter = serve_exporter(WORKFLOWS.read_text() + trace_yaml)
+    return running
+
+
+def _step_section(page: str, step: str) -> str:
+    """The run page's section of one step: its summary line to the next step's."""
+    return page.split(f'id="step-{step}"', 1)[1].split("<details", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("fault", "line", "statement"),
+    [("slow_products", "slow query", "SLEEP"), ("n_plus_one", "repeated query (N+1)", "shop_category")],
+)
+def test_the_run_page_shows_the_statement_behind_an_over_budget_step_under_it(
+    fault: str,
+    line: str,
+    statement: str,
+    shop: ShopServer,
+    sources: TraceConfig,
+    serve_exporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    running = _exporter_reading(serve_exporter, shop, sources, monkeypatch)
+    config = running.exporter.config
+    shop.set_faults(**{fault: True})
+    try:
+        run = running.exporter.run_scheduled(config.workflows["product-fetch"], config.targets["demo-shop"])
+    finally:
+        shop.set_faults(**{fault: False})
+    listing = run.steps[0]
+    assert listing.name == "list-products"
+    # Over its budget: slower than max_duration (slow_products) or more queries than max_queries (n_plus_one).
+    assert listing.degraded or listing.status == "failed", (listing.status, listing.reason, listing.message)
+    deadline = time.monotonic() + 10
+    while True:  # the request's log lines are written when its response is sent
+        page = requests.get(f"{running.url}/runs/{run.correlation_id}", timeout=30)
+        if line in _step_section(page.text, "list-products") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert page.status_code == 200
+    section = _step_section(page.text, "list-products")
+    # Right under the step: the log line, the statement it names, and the way on to the whole trace.
+    (shown,) = re.findall(r'<div class="server-side[^"]*">db: ' + re.escape(line) + r".*?</div>", section, re.S)
+    assert statement in shown, shown
+    if fault == "slow_products":
+        took = re.search(r"slow query: (\d+) ms", shown)
+        assert took and int(took.group(1)) >= 1000, shown
+    else:
+        count = re.search(r" · (\d+) times", shown)
+        assert count and int(count.group(1)) >= 5, shown
+    assert f'href="/trace/{run.correlation_id}"' in section
+    # Not under the step that kept its budget.
+    assert line not in _step_section(page.text, "product-detail")
+
+
 def test_a_user_request_and_its_browser_event_share_one_trace(shop: ShopServer, sources: TraceConfig) -> None:
     cid = f"user-{uuid.uuid4().hex}"
     response = requests.get(f"{shop.url}/api/products/1/", headers={"X-Request-ID": cid}, timeout=10)
@@ -141,14 +214,8 @@ def test_a_user_request_and_its_browser_event_share_one_trace(shop: ShopServer, 
 def test_the_trace_page_shows_the_cause_inline_and_escapes_what_sources_wrote(
     shop: ShopServer, sources: TraceConfig, serve_exporter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SHOP_URL", shop.url)
-    monkeypatch.setenv("SHOP_DATABASE_URL", shop.env["DATABASE_URL"])
-    monkeypatch.setenv("DEMO_PROBE_PASSWORD", shop.env["DEMO_PROBE_PASSWORD"])
     hostile = tmp_path / "other.log"
-    trace_yaml = "trace:\n  logs: [" + ", ".join(json.dumps(p) for p in (*sources.logs, str(hostile))) + "]\n"
-    if sources.mysql:
-        trace_yaml += f"  mysql: [{{dsn: {json.dumps(sources.mysql[0])}}}]\n"
-    running = serve_exporter(WORKFLOWS.read_text() + trace_yaml)
+    running = _exporter_reading(serve_exporter, shop, sources, monkeypatch, extra_logs=(str(hostile),))
     workflow = running.exporter.config.workflows["checkout"]
     shop.set_faults(checkout_errors=True)
     try:
@@ -170,7 +237,7 @@ def test_the_trace_page_shows_the_cause_inline_and_escapes_what_sources_wrote(
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     # The run page shows the server's side of the failed step right under it: Django's traceback.
     run_page = requests.get(f"{running.url}/runs/{run.correlation_id}", timeout=30).text
-    checkout_section = run_page.split('id="step-checkout"', 1)[1].split("<details", 1)[0]
+    checkout_section = _step_section(run_page, "checkout")
     assert '<pre class="traceback">' in checkout_section and "InjectedFault" in checkout_section
     assert f'href="/trace/{run.correlation_id}"' in checkout_section
     assert requests.get(f"{running.url}/trace/not%20an%20id", timeout=10).status_code == 400
