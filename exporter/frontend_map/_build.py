@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from . import app_router, pages_router
-from ._engine import Engine
+from ._dropped import dropped_instances, dropped_wrappers
+from ._engine import CallSpec, Engine
 from ._files import MapLimits, SourceTree
 from ._model import Call, FrontendMap, Operation, Problem, Route, RouteCall
 from ._modules import Resolver, load_aliases
@@ -33,6 +34,29 @@ def _reached(owner: tuple[str, str | None] | None, rel: str, whole: set[str], to
         return rel in touched
     name, prop = owner
     return rel in whole or (rel, name, None) in used or (rel, name, prop) in used
+
+
+def _chain(spec: CallSpec, rel: str, module_chain: tuple[str, ...], chains: dict[str, tuple[str, ...]]) -> tuple[
+        str, ...]:  # fmt: skip
+    """The module chain to a call: to the declaration it is written in when a route reaches that one by name."""
+    owner = spec.owner
+    if owner is None:
+        return module_chain
+    return chains.get(f"{rel}#{owner[0]}#{owner[1] or ''}") or chains.get(f"{rel}#{owner[0]}#") or module_chain
+
+
+def _add(route: Route, spec: CallSpec, call: Call, chain: tuple[str, ...],
+         calls: dict[tuple[str, int, str, str, str], Call], matcher: Matcher, document: dict[str, Any] | None,
+         kind: str = "") -> None:  # fmt: skip
+    """One call of a route: judged once (the first route that reaches it), listed for every route that does."""
+    key = (*call.key, kind or (spec.via[0] if spec.via else ""))
+    if key not in calls:
+        calls[key] = call
+        if document is not None:
+            matcher.judge(call)
+        elif call.status == "pending":
+            call.status = "unjudged"  # routes and calls only: nothing to judge against
+    route.calls.append(RouteCall(calls[key], chain))
 
 
 def parse_operation(text: str) -> Operation:
@@ -108,6 +132,7 @@ def build_map(
         origins.add(f"{parts.scheme}://{parts.netloc}")
     matcher = Matcher(config, routes, ops, origins)
     calls: dict[tuple[str, int, str, str, str], Call] = {}
+    lives: list[tuple[Route, set[str], set[str], set[tuple[str, str, str | None]], dict[str, tuple[str, ...]]]] = []
     for route in routes:
         if tree.expired():
             problems.append(Problem("time", f"the time bound of {limits.seconds:g} s ran out; routes from "
@@ -118,6 +143,7 @@ def build_map(
             if module is None or module.parsed is None:
                 route.problems.append(f"{rel} could not be parsed: its calls are unknown")
         whole, touched, used, chains = engine.live(list(route.files))
+        lives.append((route, whole, touched, used, chains))
         for rel, module_chain in sorted(chains.items(), key=lambda item: (len(item[1]), item[0])):
             if "#" in rel:
                 continue
@@ -127,21 +153,19 @@ def build_map(
             for spec in engine.module_calls(module):
                 if not _reached(spec.owner, rel, whole, touched, used):
                     continue
-                owner = spec.owner
-                chain = module_chain
-                if owner is not None:
-                    chain = (
-                        chains.get(f"{rel}#{owner[0]}#{owner[1] or ''}") or chains.get(f"{rel}#{owner[0]}#") or chain
-                    )
-                call = finalize(spec)
-                key = (*call.key, spec.via[0] if spec.via else "")
-                if key not in calls:
-                    calls[key] = call
-                    if document is not None:
-                        matcher.judge(call)
-                    elif call.status == "pending":
-                        call.status = "unjudged"  # routes and calls only: nothing to judge against
-                route.calls.append(RouteCall(calls[key], chain))
+                _add(route, spec, finalize(spec), _chain(spec, rel, module_chain, chains), calls, matcher, document)
+    # Every route's calls are known: the wrappers no call site filled in and the axios instances no call went
+    # through are named now, as unresolved calls of the routes that reach them.
+    reached = sorted({rel for live in lives for rel in live[4] if "#" not in rel})
+    for rel in reached:
+        module = engine.module(rel)
+        if module is None:
+            continue
+        for spec, call in [*dropped_wrappers(engine, module), *dropped_instances(engine, module)]:
+            for route, whole, touched, used, chains in lives:
+                if rel in chains and _reached(spec.owner, rel, whole, touched, used):
+                    _add(route, spec, call, _chain(spec, rel, chains[rel], chains), calls, matcher, None, "dropped")
+    for route in routes:
         route.calls.sort(key=lambda rc: (rc.call.location.file, rc.call.location.line, rc.call.method or "",
                                          rc.call.path or ""))  # fmt: skip
     result.calls = sorted(calls.values(), key=lambda c: (c.location.file, c.location.line, c.method or "",

@@ -7,7 +7,9 @@ How a call becomes known:
    (``calls/``) turns it into ``CallSpec``s: method, URL and base URL as values.
 2. A spec whose URL, method or base depends on a parameter of an enclosing function, other than as a whole
    path segment, is the inside of a wrapper (``get<T>(path) { return client.get<T>(path) }``): it is kept in that
-   function's summary and becomes a call at each call of the function, with the arguments put in.
+   function's summary and becomes a call at each call of the function, with the arguments put in. A wrapper no
+   call site fills in (only exported, or passed as a callback to code outside the tree) is an unresolved call at
+   its own line, saying where it went (``_dropped``).
 3. Every other spec is a call of this module, at this line; a parameter used as a whole path segment
    (`` `/api/products/${id}/` `` inside ``useProduct(id)``) stays a path parameter ``{id}``.
 
@@ -122,6 +124,9 @@ class Module:
     exports: dict[str, tuple[str, Any]] | None = None
     star_sources: list[str] = field(default_factory=list)
     calls: list[CallSpec] | None = None
+    # The specs that wait for an enclosing function's arguments, with that function's node: each becomes a call
+    # where the function is called (``Engine.instantiate``); one never called is reported by ``_dropped``.
+    wrapped: list[tuple[CallSpec, Node]] = field(default_factory=list)
     uses: dict[tuple[str, str | None] | None, set[tuple[str, ...]]] | None = None
 
 
@@ -138,6 +143,8 @@ class Engine:
         self._values: dict[tuple[str, int, str], Value] = {}
         self._summaries: dict[tuple[str, int], list[CallSpec]] = {}
         self._in_progress: set[tuple[str, int]] = set()
+        self.instantiated: set[tuple[str, int]] = set()  # the wrappers put in at a call site at least once
+        self.axios_called: set[Location] = set()  # the axios instances (by their create call) a call went through
         self.depth_problems = 0
         from .calls import STYLES  # the call styles import the engine's types
 
@@ -606,13 +613,15 @@ class Engine:
         return Unknown(f"property {name} of the class", name)
 
     def _call_value(self, module: Module, node: Node, ctx: Ctx) -> Value:
-        callee_node = node.child_by_field_name("function")
+        callee_node = callee_of(node)
         args_node = node.child_by_field_name("arguments")
         args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
         if callee_node is None:
             return Unknown("a call", text(node)[:80])
         name = text(callee_node)
         if name in ("String", "encodeURIComponent", "encodeURI", "use") and args:
+            return self.evaluate(module, args[0], ctx)
+        if name in ("useCallback", "React.useCallback") and args:  # React's: the function itself
             return self.evaluate(module, args[0], ctx)
         if name == "require" and args and self.lookup(module, node, "require") is None:
             source = string_value(args[0])
@@ -628,7 +637,8 @@ class Engine:
                 return self.evaluate(module, obj_node, ctx)
             obj = self.evaluate(module, obj_node, ctx)
             if isinstance(obj, Package) and obj.package == "axios" and prop == "create":
-                return AxiosInstance(self.evaluate(module, args[0], ctx) if args else Obj())
+                config = self.evaluate(module, args[0], ctx) if args else Obj()
+                return AxiosInstance(config, Location(module.rel, line(node)))
             if prop == "join" and isinstance(obj, Arr):
                 separator = self.evaluate(module, args[0], ctx) if args else Text.of(",")
                 sep = separator.literal if isinstance(separator, Text) else None
@@ -706,7 +716,12 @@ class Engine:
             return module.calls
         module.calls = []
         if module.parsed is not None:
-            module.calls = [spec for spec, owner in self._calls_in(module, module.parsed.root) if owner is None]
+            functions = {n.id: n for n in walk(module.parsed.root) if n.type in FUNCTION_TYPES}
+            for spec, owner in self._calls_in(module, module.parsed.root):
+                if owner is None:
+                    module.calls.append(spec)
+                elif owner[1] in functions:
+                    module.wrapped.append((spec, functions[owner[1]]))
         return module.calls
 
     def summary(self, func: Func) -> list[CallSpec]:
@@ -732,7 +747,7 @@ class Engine:
                 continue
             if self.tree.expired():
                 return
-            callee_node = node.child_by_field_name("function")
+            callee_node = callee_of(node)
             args_node = node.child_by_field_name("arguments")
             if callee_node is None or args_node is None or args_node.type != "arguments":
                 continue
@@ -752,12 +767,13 @@ class Engine:
         enclosing = _enclosing_functions(module.rel, node)
         owners = [ref.fn for ref in _wrapper_refs(spec) if ref.fn in enclosing]
         if owners:
-            return spec, min(owners, key=enclosing.index)
+            return replace(spec, owner=owner_of(node)), min(owners, key=enclosing.index)
         return replace(_named_holes(spec), owner=owner_of(node)), None
 
     def instantiate(self, func: Func, args: list[Value], location: Location) -> list[CallSpec]:
         """The summary of ``func`` with ``args`` put in, as calls at ``location``."""
         specs = self.summary(func)
+        self.instantiated.add(func.key)
         if not specs:
             return []
         key = func.key
@@ -1064,6 +1080,15 @@ class Engine:
                 chains[target] = (*chains[rel], *via, target)
                 queue.append(target)
         return chains
+
+
+def callee_of(call: Node) -> Node | None:
+    """The callee of a call expression. tree-sitter-typescript reads ``await api.get<T>(url)`` (type arguments after
+    an awaited member) as a call of ``await api.get``; the await changes nothing about what is called."""
+    callee = call.child_by_field_name("function")
+    while callee is not None and callee.type == "await_expression" and callee.named_children:
+        callee = callee.named_children[0]
+    return callee
 
 
 def is_fetch_name(name: str) -> bool:

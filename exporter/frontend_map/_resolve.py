@@ -48,6 +48,8 @@ def _method(value: Value, default: str) -> str | Unknown:
             f"the method is {describe(value.left)}")  # fmt: skip
     if isinstance(value, Text) and value.literal is not None:
         return value.literal.upper()
+    if isinstance(value, Unknown) and not value.text:  # a whole reason, written by the call style
+        return value
     return Unknown(f"the method is {describe(value)}")
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
     from ._engine import Module
+    from ._model import Location
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,11 @@ class Namespace:
 
 @dataclass
 class AxiosInstance:
-    """``axios.create(config)``: the config (``baseURL``, ``headers``) its calls start from."""
+    """``axios.create(config)``: the config (``baseURL``, ``headers``) its calls start from; ``origin`` where the
+    ``create`` call is (the map names an instance no call the map follows uses)."""
 
     config: Value
+    origin: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -326,7 +329,7 @@ def substitute(value: Value, lookup: Callable[[ParamRef], Value | None]) -> Valu
             return Fallback(left, substitute(value.right, lookup))
         return left
     if isinstance(value, AxiosInstance):
-        return AxiosInstance(substitute(value.config, lookup))
+        return AxiosInstance(substitute(value.config, lookup), value.origin)
     return value
 
 
@@ -338,4 +341,7 @@ def describe(value: Value) -> str:
         return f"process.env.{value.name} (not set, no default)"
     if isinstance(value, Param):
         return f"parameter `{value.ref.name}`"
+    if isinstance(value, Package):
+        name = "" if value.name in ("default", "*") else f"`{value.name}` of "
+        return f"{name}the package {value.package}"
     return type(value).__name__.lower()

@@ -76,6 +76,11 @@ def test_a_route_handler_exports_its_methods_and_conflicts_are_named(tmp_path: P
     assert found == [("route", "app/(b)/z/page.tsx"), ("route", "app/y/page.tsx")]
 
 
+NO_CALL = "no call the map follows gives it an argument, so it is known only at run time"
+NO_INSTANCE_CALL = (
+    "no call the map follows goes through this axios instance (baseURL `/api`), so its requests are "
+    "known only at run time"
+)
 CALLS: list[tuple[str, dict[str, str], list[tuple[Any, ...]]]] = [
     # (case, files besides app/page.tsx importing ./c, [(method, path, status or reason, line)])
     ("fetch: a template with two parameters and an init method",
@@ -118,6 +123,76 @@ CALLS: list[tuple[str, dict[str, str], list[tuple[Any, ...]]]] = [
       ("GET", None, "`api/cart/` is relative to the page's own URL (no leading slash); it cannot be known "
        "statically", 5),
       ("GET", None, "the URL is `location.href` (`location` is a global or not declared here)", 6)]),
+    # Nothing ends without a call or an unresolved entry: a wrapper no call site fills in, an axios instance no
+    # call goes through, a hook whose request the map cannot read are each named, with where they went instead.
+    ("a wrapper only exported",
+     {"c.ts": "export const get = (path: string) => fetch('/api' + path);\n"},
+     [("GET", None, "the URL depends on `path`, a parameter of `get`, which is only exported: " + NO_CALL, 1)]),
+    ("a wrapper handed to package code in a JSX prop's object",
+     {"c.tsx": "import { SWRConfig } from 'swr';\nconst fetcher = (url: string) => fetch(url).then((r) => r.json());\n"
+               "export const P = () => <SWRConfig value={{ fetcher }} />;\n"},
+     [("GET", None, "the URL depends on `url`, a parameter of `fetcher`, put in an object (line 3): " + NO_CALL, 2)]),
+    ("a wrapper passed as a callback",
+     {"c.ts": "const load = (u: string) => fetch(u);\nexport const all = (us: string[]) => us.map(load);\n"},
+     [("GET", None, "the URL depends on `u`, a parameter of `load`, passed to `us.map(…)` (line 2): " + NO_CALL, 1)]),
+    ("an inline callback to package code, its parameter's properties named together",
+     {"c.ts": "import axios from 'axios';\n"
+              "axios.interceptors.response.use(undefined, (error) => axios(error.config));\n"},
+     [(None, None, "the URL depends on `error.config`, a parameter of an inline function passed to "
+       "`axios.interceptors.response.use(…)` (line 2): " + NO_CALL, 2)]),
+    ("an inline handler in a JSX prop",
+     {"c.tsx": "export const B = () => <button onClick={(e) => fetch(e.currentTarget.value)} />;\n"},
+     [("GET", None, "the URL depends on `e.currentTarget.value`, a parameter of an inline function in the "
+       "`onClick` prop of <button> (line 1): " + NO_CALL, 1)]),
+    ("a class method no instance calls",
+     {"c.ts": "import axios from 'axios';\nexport class Api {\n  http = axios.create({ baseURL: '/api' });\n"
+              "  get(p: string) { return this.http.get(p); }\n}\n"},
+     [("GET", None, "the URL depends on `p`, a parameter of the method `get` of class `Api`: " + NO_CALL, 4)]),
+    ("useCallback is the function it is given; one never called is named",
+     {"c.tsx": "import { useCallback } from 'react';\nexport function C() {\n"
+               "  const load = useCallback((p: string) => fetch(p), []);\n  load('/api/cart/');\n"
+               "  const save = useCallback((p: string) => fetch(p, { method: 'POST' }), []);\n"
+               "  return <form onSubmit={() => save} />;\n}\n"},
+     [("GET", "/api/cart/", "matched", 4),
+      ("POST", None, "the URL depends on `p`, a parameter of `save`, used at line 6: " + NO_CALL, 5)]),
+    ("axios instances no call goes through: given to a generated client, only exported",
+     {"c.ts": "import axios from 'axios';\nimport { DefaultApi } from '@acme/api-client';\n"
+              "const http = axios.create({ baseURL: '/api' });\n"
+              "export const api = new DefaultApi(undefined, '', http);\n"
+              "export const bare = axios.create({ baseURL: '/api' });\n"},
+     [(None, None, "an axios instance `http`, passed to `new DefaultApi(…)` (line 4): " + NO_INSTANCE_CALL, 3),
+      (None, None, "an axios instance `bare`, which is only exported: " + NO_INSTANCE_CALL, 5)]),
+    ("an axios method chosen at run time",
+     {"c.ts": "import axios from 'axios';\nconst api = axios.create({ baseURL: '/api' });\n"
+              "export const send = (verb: 'get' | 'post') => api[verb]('/cart/');\n"},
+     [(None, "/api/cart/", "the axios method of `api[verb](…)` is chosen at run time", 3)]),
+    ("an awaited call with type arguments (tree-sitter reads the await as the callee)",
+     {"c.ts": "import axios from 'axios';\nconst api = axios.create({ baseURL: '/api' });\n"
+              "export async function cart() {\n  const { data } = await api.get<string[]>('/cart/');\n"
+              "  return data;\n}\n"},
+     [("GET", "/api/cart/", "matched", 4)]),
+    ("SWR: infinite keys, fetchers the map cannot read",
+     {"c.ts": "import useSWR from 'swr';\nimport useSWRInfinite from 'swr/infinite';\nimport ky from 'ky';\n"
+              "const fetcher = (u: string) => fetch(u).then((r) => r.json());\nexport function useX() {\n"
+              "  useSWRInfinite((i: number) => `/api/orders/?page=${i}`, fetcher);\n  useSWR('/api/cart/', ky.get);\n"
+              "  useSWR('/api/products/', (u: string) => u.length);\n}\n"},
+     [("GET", "/api/orders/", "matched", 6),
+      (None, "/api/cart/", "the fetcher `ky.get` is `get` of the package ky, which the map cannot read, so how the "
+       "key is requested is unknown", 7),
+      (None, "/api/products/", "the fetcher `(u: string) => u.length` makes no fetch or axios call the map reads, "
+       "so how the key is requested is unknown", 8)]),
+    ("TanStack Query: no queryFn with a key that is no path, mutation functions the map cannot read",
+     {"c.ts": "import { useQuery, useMutation } from '@tanstack/react-query';\nimport { send } from 'sender';\n"
+              "export function useX() {\n  useQuery({ queryKey: ['products'] });\n"
+              "  useMutation({ mutationFn: send });\n"
+              "  useMutation({ mutationKey: ['cart'] });\n  useQuery({ queryKey: ['x'], queryFn: () => 1 });\n}\n"},
+     [("GET", None, "the URL is `useQuery(…)` (it has no queryFn and queryKey[0] is not a path: the QueryClient's "
+       "default query function makes the request)", 4),
+      (None, None, "the URL is `useMutation(…)` (its mutationFn is `send` of the package sender, which the map "
+       "cannot read)", 5),
+      (None, None, "the URL is `useMutation(…)` (it has no mutationFn: the QueryClient's mutation defaults make "
+       "the request)", 6),
+      ("GET", None, "the URL is `useQuery(…)` (its queryFn makes no fetch or axios call the map reads)", 7)]),
     ("dynamic imports are followed",
      {"c.ts": "import dynamic from 'next/dynamic';\nexport const Heavy = dynamic(() => import('./heavy'));\n",
       "heavy.tsx": "export default function Heavy() { fetch('/api/orders/'); return null; }\n"},
@@ -198,6 +273,7 @@ LIB = (
     "export function checkout() { return fetch('/api/checkout/', { method: 'POST' }); }\n"
     "export default function Products() { fetch('/api/products/'); return null; }\n"
     "fetch('/api/auth/csrf/');\n"
+    "export const get = (path: string) => fetch(path);\n"
 )
 USES: list[tuple[str, str, list[str]]] = [
     # (case, the page's import and use, the paths the page reaches): lib.ts's module-level call always runs
@@ -211,6 +287,8 @@ USES: list[tuple[str, str, list[str]]] = [
     ("a side-effect import", "import './lib';", ["/api/auth/csrf/"]),
     ("through a barrel re-exporting by name", "import { checkout } from './barrel';\ncheckout();",
      ["/api/auth/csrf/", "/api/checkout/"]),
+    ("a wrapper used but never called: its unresolved entry (no path) is the using route's only",
+     "import { get } from './lib';\nconsole.log(get);", ["", "/api/auth/csrf/"]),
 ]  # fmt: skip
 
 

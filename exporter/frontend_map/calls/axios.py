@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._values import UNDEFINED, AxiosInstance, Obj, Package, Param, Text, Value, get_prop
+from .._parse import text
+from .._values import UNDEFINED, AxiosInstance, Obj, Package, Param, Text, Unknown, Value, get_prop
 
 if TYPE_CHECKING:
     from .._engine import CallSpec
@@ -24,6 +25,27 @@ def _is_axios(value: Value) -> bool:
     return isinstance(value, Package) and value.package == "axios" and value.name in ("default", "*", "axios")
 
 
+def _used(site: Site, instance: Value) -> None:
+    if isinstance(instance, AxiosInstance) and instance.origin is not None:
+        site.engine.axios_called.add(instance.origin)
+
+
+def _chosen_verb(site: Site) -> list[CallSpec] | None:
+    """``api[verb](url)``: an axios method chosen at run time; the URL is taken from the first argument."""
+    from .._engine import CallSpec
+
+    owner = site.value(site.callee_node.child_by_field_name("object"))
+    if not (_is_axios(owner) or isinstance(owner, AxiosInstance)):
+        return None
+    chosen = site.value(site.callee_node.child_by_field_name("index"))
+    if isinstance(chosen, Text) and chosen.literal is not None:
+        return None  # api['get'](url): a literal index, read as api.get(url)
+    _used(site, owner)
+    method = Unknown(f"the axios method of `{text(site.callee_node)[:60]}(…)` is chosen at run time")
+    base = get_prop(owner.config, "baseURL") if isinstance(owner, AxiosInstance) else UNDEFINED
+    return [CallSpec("axios", method, site.arg(0), base, site.location)]
+
+
 def detect(site: Site) -> list[CallSpec] | None:
     from .._engine import CallSpec
 
@@ -34,6 +56,8 @@ def detect(site: Site) -> list[CallSpec] | None:
         owner = site.value(obj_node)
         if _is_axios(owner) or isinstance(owner, AxiosInstance):
             instance, verb = owner, prop
+    if instance is None and site.callee_node.type == "subscript_expression":
+        return _chosen_verb(site)
     if instance is None:
         callee = site.callee
         if _is_axios(callee) or isinstance(callee, AxiosInstance):
@@ -42,6 +66,7 @@ def detect(site: Site) -> list[CallSpec] | None:
             instance, verb = Package("axios", "default"), callee.name
         else:
             return None
+    _used(site, instance)
     base: Value = get_prop(instance.config, "baseURL") if isinstance(instance, AxiosInstance) else UNDEFINED
     if verb in URL_CONFIG or verb in URL_DATA_CONFIG:
         config = site.arg(1 if verb in URL_CONFIG else 2)
