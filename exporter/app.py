@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from django_integration.correlation import is_valid_id
 from synthetic.waterfall import render_waterfall
@@ -23,7 +23,7 @@ from synthetic.waterfall import render_waterfall
 from .api import DEFAULT_MAX_STREAMS, Api
 from .contracts import contract_page, contract_probe
 from .exposition import make_metrics_app
-from .metrics import probe_registry
+from .metrics import probe_exposition
 from .pages import failures_page, index_page, run_page
 from .replay import replay_from_page
 from .report.page import report_page
@@ -154,7 +154,7 @@ class ExporterApp:
             run = self.exporter.probe(workflow, config.targets[target_name], timeout)
         finally:
             self._probe_slots.release()
-        exposition = generate_latest(probe_registry(run, timeout)).decode()
+        exposition = probe_exposition(run, timeout)
         if one("debug") == "true":
             return _text("200 OK", f"{render_waterfall(run)}\nMetrics that would have been returned:\n{exposition}")
         return _text("200 OK", exposition, "text/plain; version=0.0.4; charset=utf-8")

@@ -113,7 +113,7 @@ def _exemplar_text(exemplar: Exemplar) -> str:
     return f" # {{{labels}}} {_go(exemplar.value)}"
 
 
-class _Collected:
+class FixedCollector:
     """A collector of fixed metrics, to hand a few families to prometheus_client's encoders."""
 
     def __init__(self, metrics: Iterable[Metric]) -> None:
@@ -178,10 +178,10 @@ class _Family:
             metric = Metric(self.name, self.documentation, self.type, self.unit)
             if fmt == TEXT:
                 metric.add_sample(self.name + "_created", {}, 0.0)
-                lines = text_exposition.generate_latest(_Collected([metric])).splitlines(keepends=True)
+                lines = text_exposition.generate_latest(FixedCollector([metric])).splitlines(keepends=True)
                 headers = (b"".join(lines[:2]), b"".join(lines[2:4]))
             else:
-                body = openmetrics_exposition.generate_latest(_Collected([metric]))
+                body = openmetrics_exposition.generate_latest(FixedCollector([metric]))
                 headers = (body.removesuffix(b"# EOF\n"), b"")
             self._headers[fmt] = headers
         return headers
@@ -496,7 +496,7 @@ def generate_chunks(registry: Collector, fmt: Format, escaping: str = openmetric
 
     def encode_plain() -> None:
         if plain:
-            body = encode(_Collected(plain))
+            body = encode(FixedCollector(plain))
             chunks.append(body.removesuffix(b"# EOF\n") if openmetrics else body)
             plain.clear()
 

@@ -14,14 +14,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
+from prometheus_client.utils import floatToGoString
 
 from synthetic.config import Config
 from synthetic.result import PHASES, REASONS, RESULTS, RunResult
 
 from . import __version__
-from .exposition import CachedCounter, CachedGauge, CachedHistogram, CachedSummary
+from .exposition import CachedCounter, CachedGauge, CachedHistogram, CachedSummary, FixedCollector
 
 EXEMPLAR_LABEL = "correlation_id"
 RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -376,58 +378,134 @@ def _remove(metric: MetricWrapperBase, *labels: str) -> None:
         metric.remove(*labels)
 
 
-def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
-    """A fresh registry with the ``probe_*`` series of one run (blackbox_exporter's contract, per step too)."""
-    registry = CollectorRegistry(auto_describe=True)
-    Gauge("probe_success", "1 if no step of the workflow failed (a degraded run passed).",
-          registry=registry).set(1 if run.success else 0)  # fmt: skip
-    Gauge("probe_workflow_degraded",
-          "1 if the run passed with a step over a budget (max_duration or an expect.server limit).",
-          registry=registry).set(1 if run.degraded else 0)  # fmt: skip
-    Gauge("probe_duration_seconds", "How long the workflow run took.", registry=registry).set(run.duration)
-    Gauge("probe_timeout_seconds", "The deadline the run had.", registry=registry).set(timeout)
-    Gauge("probe_workflow_cached", "1 if this result was served from the min_interval cache.",
-          registry=registry).set(1 if run.cached else 0)  # fmt: skip
-    success = Gauge("probe_workflow_step_success", "1 if the step passed, 0 if it failed or was skipped.", ["step"],
-                    registry=registry)  # fmt: skip
-    duration = Gauge("probe_workflow_step_duration_seconds", "Duration of the step.", ["step"], registry=registry)
-    status = Gauge("probe_workflow_step_status_code", "HTTP status the step got.", ["step"], registry=registry)
-    server = Gauge("probe_workflow_step_server_duration_seconds", "Server-Timing of the step by component.",
-                   ["step", "component"], registry=registry)  # fmt: skip
-    failure = Gauge("probe_failure_info", "1 for the step that failed, with the reason (closed set).",
-                    ["step", "reason"], registry=registry)  # fmt: skip
-    step_phases = Gauge("probe_workflow_step_phase_duration_seconds",
-                        "Time of the http step in each HTTP phase, summed over its redirect hops.",
-                        ["step", "phase"], registry=registry)  # fmt: skip
+# The ``probe_*`` families of /probe, in the order they are served: name, help, label names. blackbox_exporter's
+# names where it has one (probe_success, probe_duration_seconds, probe_http_*, probe_ssl_earliest_cert_expiry).
+PROBE_FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("probe_success", "1 if no step of the workflow failed (a degraded run passed).", ()),
+    ("probe_workflow_degraded",
+     "1 if the run passed with a step over a budget (max_duration or an expect.server limit).", ()),
+    ("probe_duration_seconds", "How long the workflow run took.", ()),
+    ("probe_timeout_seconds", "The deadline the run had.", ()),
+    ("probe_workflow_cached", "1 if this result was served from the min_interval cache.", ()),
+    ("probe_workflow_step_success", "1 if the step passed, 0 if it failed or was skipped.", ("step",)),
+    ("probe_workflow_step_duration_seconds", "Duration of the step.", ("step",)),
+    ("probe_workflow_step_status_code", "HTTP status the step got.", ("step",)),
+    ("probe_workflow_step_server_duration_seconds", "Server-Timing of the step by component.",
+     ("step", "component")),
+    ("probe_failure_info", "1 for the step that failed, with the reason (closed set).", ("step", "reason")),
+    ("probe_workflow_step_phase_duration_seconds",
+     "Time of the http step in each HTTP phase, summed over its redirect hops.", ("step", "phase")),
+    ("probe_http_duration_seconds",
+     "Time of the run's http steps in each HTTP phase, summed over their steps and redirect hops.", ("phase",)),
+    ("probe_ssl_earliest_cert_expiry", "Unix time the earliest-expiring certificate the run's TLS connections "
+     "presented expires (leaf or chain).", ()),
+    ("probe_http_status_code", "HTTP status of the last HTTP step.", ()),
+)  # fmt: skip
+# Families left out of a run that has nothing for them (blackbox_exporter leaves them out too).
+_PROBE_OPTIONAL = frozenset({"probe_http_duration_seconds", "probe_ssl_earliest_cert_expiry", "probe_http_status_code"})
+# Each family's HELP and TYPE lines, as prometheus_client's text format writes them.
+_PROBE_HEADERS = {
+    name: generate_latest(FixedCollector([Metric(name, documentation, "gauge")])).decode()
+    for name, documentation, _ in PROBE_FAMILIES
+}
+
+
+def probe_samples(run: RunResult, timeout: float) -> dict[str, list[tuple[tuple[str, ...], float]]]:
+    """The ``probe_*`` samples of one run: family name -> [(label values in the family's label order, value)],
+    every family of ``PROBE_FAMILIES`` but the optional ones a run without HTTP phases, TLS or an HTTP status
+    leaves out. Durations in seconds, times in unix seconds."""
+    samples: dict[str, list[tuple[tuple[str, ...], float]]] = {
+        "probe_success": [((), 1.0 if run.success else 0.0)],
+        "probe_workflow_degraded": [((), 1.0 if run.degraded else 0.0)],
+        "probe_duration_seconds": [((), float(run.duration))],
+        "probe_timeout_seconds": [((), float(timeout))],
+        "probe_workflow_cached": [((), 1.0 if run.cached else 0.0)],
+    }
+    success: list[tuple[tuple[str, ...], float]] = []
+    duration: list[tuple[tuple[str, ...], float]] = []
+    status: list[tuple[tuple[str, ...], float]] = []
+    server: list[tuple[tuple[str, ...], float]] = []
+    failure: list[tuple[tuple[str, ...], float]] = []
+    phases: list[tuple[tuple[str, ...], float]] = []
     phase_totals = dict.fromkeys(PHASES, 0.0)
     timed = False
     last_status = None
     for step in run.steps:
-        success.labels(step.name).set(1 if step.ok else 0)
+        name = step.name
+        success.append(((name,), 1.0 if step.ok else 0.0))
         if step.status != "skipped":
-            duration.labels(step.name).set(step.duration)
+            duration.append(((name,), float(step.duration)))
         if step.http_status is not None:
-            status.labels(step.name).set(step.http_status)
+            status.append(((name,), float(step.http_status)))
             last_status = step.http_status
         if step.server.app_seconds is not None:
-            server.labels(step.name, "app").set(step.server.app_seconds)
+            server.append(((name, "app"), float(step.server.app_seconds)))
         if step.server.db_seconds is not None:
-            server.labels(step.name, "db").set(step.server.db_seconds)
+            server.append(((name, "db"), float(step.server.db_seconds)))
         if step.status == "failed" and step.reason in REASONS:
-            failure.labels(step.name, step.reason).set(1)
+            failure.append(((name, step.reason), 1.0))
         for phase, seconds in step.phases.items():
-            step_phases.labels(step.name, phase).set(seconds)
+            phases.append(((name, phase), float(seconds)))
             phase_totals[phase] = phase_totals.get(phase, 0.0) + seconds
             timed = True
+    samples["probe_workflow_step_success"] = success  # step names are unique in a workflow (config check)
+    samples["probe_workflow_step_duration_seconds"] = duration
+    samples["probe_workflow_step_status_code"] = status
+    samples["probe_workflow_step_server_duration_seconds"] = server
+    samples["probe_failure_info"] = failure
+    samples["probe_workflow_step_phase_duration_seconds"] = phases
     if timed:  # blackbox_exporter's family, over every http step of the run
-        totals = Gauge("probe_http_duration_seconds", "Time of the run's http steps in each HTTP phase, summed "
-                       "over their steps and redirect hops.", ["phase"], registry=registry)  # fmt: skip
-        for phase, seconds in phase_totals.items():
-            totals.labels(phase).set(seconds)
+        samples["probe_http_duration_seconds"] = [((phase,), float(seconds)) for phase, seconds in phase_totals.items()]
     expiries = [step.tls_cert_expires_at for step in run.steps if step.tls_cert_expires_at is not None]
     if expiries:
-        Gauge("probe_ssl_earliest_cert_expiry", "Unix time the earliest-expiring certificate the run's TLS "
-              "connections presented expires (leaf or chain).", registry=registry).set(min(expiries))  # fmt: skip
+        samples["probe_ssl_earliest_cert_expiry"] = [((), float(min(expiries)))]
     if last_status is not None:
-        Gauge("probe_http_status_code", "HTTP status of the last HTTP step.", registry=registry).set(last_status)
+        samples["probe_http_status_code"] = [((), float(last_status))]
+    return samples
+
+
+def probe_exposition(run: RunResult, timeout: float) -> str:
+    """/probe's answer for one run: the ``probe_*`` families in the Prometheus text format 0.0.4, the bytes
+    prometheus_client's ``generate_latest`` writes for ``probe_registry(run, timeout)`` (a test holds them equal),
+    written directly: a fresh registry of gauges per probe cost a tenth of a one-step probe's CPU."""
+    samples = probe_samples(run, timeout)
+    parts: list[str] = []
+    for name, _, labelnames in PROBE_FAMILIES:
+        family = samples.get(name)
+        if family is None:
+            if name in _PROBE_OPTIONAL:
+                continue
+            family = []
+        parts.append(_PROBE_HEADERS[name])
+        order = sorted(range(len(labelnames)), key=labelnames.__getitem__)
+        for values, value in family:
+            if values:
+                labels = ",".join(f'{labelnames[i]}="{_escape_label_value(values[i])}"' for i in order)
+                parts.append(f"{name}{{{labels}}} {floatToGoString(value)}\n")
+            else:
+                parts.append(f"{name} {floatToGoString(value)}\n")
+    return "".join(parts)
+
+
+def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
+    """A registry holding the ``probe_*`` series of one run (blackbox_exporter's contract, per step too): what
+    ``probe_exposition`` writes, for readers that want samples (``get_sample_value``)."""
+    samples = probe_samples(run, timeout)
+    metrics = []
+    for name, documentation, labelnames in PROBE_FAMILIES:
+        if name not in samples and name in _PROBE_OPTIONAL:
+            continue
+        metric = Metric(name, documentation, "gauge")
+        for values, value in samples.get(name, []):
+            metric.add_sample(name, dict(zip(labelnames, values, strict=True)), value)
+        metrics.append(metric)
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(FixedCollector(metrics))
     return registry
+
+
+def _escape_label_value(value: str) -> str:
+    """A label value as prometheus_client's text format writes it."""
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value

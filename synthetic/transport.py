@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import heapq
 import http.client
 import ipaddress
 import itertools
+import os
 import re
 import socket
 import ssl
@@ -49,8 +51,9 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
+from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
+from requests.utils import get_environ_proxies, requote_uri
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
@@ -383,7 +386,7 @@ def _request(
     # adapter is called directly, with what Session.send would add (cookies, proxies from the environment).
     try:
         prepared = session.prepare_request(requests.Request(method, url, headers=dict(headers), data=body))
-        settings = session.merge_environment_settings(prepared.url, {}, True, verify, cert)
+        settings = environment_settings(session, prepared.url or url, verify, cert)
     except (ValueError, LocationParseError) as error:
         if not redirects:
             raise  # the caller checked the first URL and the headers: a bug
@@ -402,6 +405,48 @@ def _request(
     )
     extract_cookies_to_jar(session.cookies, prepared, response.raw)
     return response
+
+
+# The environment variables that decide the proxy of an http:// or https:// URL (urllib's getproxies_environment
+# reads every ``<scheme>_proxy``, requests' select_proxy picks the URL's scheme or ``all``; urllib ignores
+# HTTP_PROXY under CGI, when REQUEST_METHOD is set), and the CA bundle variables requests reads.
+_PROXY_ENVIRONMENT = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                      "no_proxy", "NO_PROXY", "REQUEST_METHOD")  # fmt: skip
+
+
+def environment_settings(
+    session: requests.Session, url: str, verify: bool | str, cert: str | tuple[str, str] | None
+) -> dict[str, Any]:
+    """What ``session.merge_environment_settings(url, {}, True, verify, cert)`` returns (proxies, stream,
+    verify, cert), with the environment's proxies looked up once per origin and proxy setting.
+
+    requests scans the whole environment twice per request for ``*_proxy`` variables (~0.4 ms of a one-step
+    probe's ~2 ms of CPU with 35 variables, more with more: docs/performance.md, "Where the time goes in
+    /probe"); the answer depends only on the URL's scheme, host and port and on ``_PROXY_ENVIRONMENT``, so it is
+    kept per (origin, those variables' values) and still follows a change of any of them. (Proxies of other
+    schemes, ``ftp_proxy`` say, are left as the first lookup found them: no http:// or https:// request uses
+    them.)
+    """
+    if not session.trust_env:
+        return dict(session.merge_environment_settings(url, {}, True, verify, cert))
+    parts = urlsplit(url)
+    environ = os.environ
+    proxies = dict(_environ_proxies(parts.scheme, parts.netloc, tuple(environ.get(n) for n in _PROXY_ENVIRONMENT)))
+    chosen: bool | str | None = verify
+    if verify is True or verify is None:
+        chosen = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or verify
+    return {
+        "proxies": merge_setting(proxies, session.proxies),
+        "stream": merge_setting(True, session.stream),
+        "verify": merge_setting(chosen, session.verify),
+        "cert": merge_setting(cert, session.cert),
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _environ_proxies(scheme: str, netloc: str, environment: tuple[str | None, ...]) -> tuple[tuple[str, str], ...]:
+    """requests' proxies from the environment for an origin; ``environment`` is the cache key only."""
+    return tuple(get_environ_proxies(f"{scheme}://{netloc}/").items())
 
 
 def _check_deadline(guard: _Guard) -> None:

@@ -17,10 +17,10 @@ import requests
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.metrics import WorkflowMetrics, probe_registry
+from exporter.metrics import WorkflowMetrics, probe_exposition, probe_registry
 from exporter.service import Exporter
 from synthetic.config import parse_config
-from synthetic.result import PHASES, RESULTS, AssertionResult, RunResult, StepResult
+from synthetic.result import PHASES, RESULTS, AssertionResult, RunResult, ServerTiming, StepResult
 from tests.exporter.conftest import RunningExporter
 from tests.harness import require_binary
 from tests.steps.timed import Certificate, TimedServer, certificate, not_after, server_context
@@ -222,3 +222,35 @@ def test_scheduled_https_journey_on_metrics(https_exporter: Served) -> None:
     for phase in PHASES:
         labels = f'phase="{phase}",step="slow",{pair}'
         assert _value(exposition, f"workflow_step_phase_duration_seconds_count{{{labels}}}") == 1
+
+
+def _probe_runs() -> list[tuple[str, RunResult]]:
+    """Runs covering every family and every way a value is written."""
+    full = _run(result="degraded", phases=dict.fromkeys(PHASES, 0.1), cert=2_000_000_000.0)
+    full.steps.append(StepResult("post", "http", duration=0.3, phases={**dict.fromkeys(PHASES, 0.0), "processing": 0.3},
+                                 tls_cert_expires_at=1_950_000_000.0))  # fmt: skip
+    full.steps.append(StepResult("row", "sql", duration=0.01))
+    failed = _run(result="failure")
+    failed.steps.append(StepResult("later", "http", status="skipped", reason="skipped"))
+    hostile = RunResult("w", "t", "id", 1000.0, 12345678.9, [
+        StepResult('we"ird\\name\nx', "http", duration=1e-7, http_status=503),
+        StepResult("ünïcode ✓", "sql", duration=float("inf")),
+        StepResult("nan", "sql", duration=float("nan")),
+    ])  # fmt: skip
+    hostile.steps[0].server = ServerTiming(app_seconds=0.25, db_seconds=1e-9)
+    hostile.steps[1].server = ServerTiming(app_seconds=2e6)
+    return [
+        ("every family", full),
+        ("failed with a skipped step", failed),
+        ("no http, no tls", RunResult("w", "t", "id", 1000.0, 0.1, [StepResult("row", "sql", duration=0.1)])),
+        ("no steps", RunResult("w", "t", "id", 1000.0, 0.0, [])),
+        ("escapes and number formats", hostile),
+    ]
+
+
+@pytest.mark.parametrize(("case", "timeout"), [(case, t) for case, _ in _probe_runs() for t in (10.0, 0.5, 1e6)])
+def test_probe_exposition_is_prometheus_clients_bytes(case: str, timeout: float) -> None:
+    """/probe writes its text directly; it must be byte for byte what prometheus_client encodes for the same
+    samples (probe_registry), whatever the run holds."""
+    run = dict(_probe_runs())[case]
+    assert probe_exposition(run, timeout) == generate_latest(probe_registry(run, timeout)).decode()

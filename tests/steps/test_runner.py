@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
+import requests
+from requests.utils import select_proxy
 
 from synthetic.result import REASONS
+from synthetic.transport import environment_settings
 from tests.steps.stub import Case, StubServer, closed_port_url, describe, run_steps, step
 
 
@@ -202,3 +207,47 @@ def test_proxy_settings_from_the_environment_apply(stub: StubServer, monkeypatch
     monkeypatch.setenv("NO_PROXY", "shop.invalid")
     direct = run_steps("http://shop.invalid", "- name: ok\n  http: {path: /ok}")
     assert step(direct, "ok").reason == "dns", describe(direct)
+
+
+_PROXY_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy",
+                "NO_PROXY", "REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "ftp_proxy")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {},
+        {"HTTP_PROXY": "http://proxy.invalid:3128"},
+        {"http_proxy": "http://lower.invalid:3128", "HTTPS_PROXY": "http://secure.invalid:3128"},
+        {"ALL_PROXY": "socks5://socks.invalid:1080"},
+        {"HTTP_PROXY": "http://proxy.invalid:3128", "NO_PROXY": "shop.invalid"},
+        {"HTTP_PROXY": "http://proxy.invalid:3128", "no_proxy": "*"},
+        {"HTTP_PROXY": "http://proxy.invalid:3128", "NO_PROXY": ".invalid,127.0.0.1"},
+        {"HTTP_PROXY": "http://proxy.invalid:3128", "REQUEST_METHOD": "GET"},  # CGI: HTTP_PROXY is not trusted
+        {"ftp_proxy": "http://ftp.invalid:21"},
+        {"REQUESTS_CA_BUNDLE": "/etc/bundle.pem"},
+        {"CURL_CA_BUNDLE": "/etc/curl.pem"},
+    ],
+    ids=lambda environment: ",".join(environment) or "none",
+)
+@pytest.mark.parametrize("url", ["http://shop.invalid/ok", "https://shop.invalid:8443/a?b=c", "http://127.0.0.1:8000/"])
+@pytest.mark.parametrize("verify", [True, False, "/etc/mine.pem"])
+def test_environment_settings_are_requests_own(
+    environment: dict[str, str], url: str, verify: bool | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy and CA bundle a request gets are requests' own answer for the environment, though looked up
+    once per origin: the same for every proxy variable, and a changed variable is seen at once."""
+
+    def effective(settings: Mapping[str, Any]) -> tuple[Any, ...]:
+        # What the adapter uses of the proxies: the one select_proxy picks for the URL.
+        return select_proxy(url, settings["proxies"]), settings["verify"], settings["cert"], settings["stream"]
+
+    for name in _PROXY_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    session = requests.Session()
+    expected = session.merge_environment_settings(url, {}, True, verify, None)
+    assert effective(environment_settings(session, url, verify, None)) == effective(expected)  # the cache is warm
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    expected = session.merge_environment_settings(url, {}, True, verify, None)
+    assert effective(environment_settings(session, url, verify, None)) == effective(expected)
