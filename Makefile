@@ -73,7 +73,8 @@ $(VENV)/.venv-created:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	touch $@
 
-# The demo extra pulls the shop and the exporter extras; dev pulls test (which pulls demo) and dist.
+# The demo extra pulls the shop, the exporter and the browser extras (Playwright for the storefront's journey;
+# scripts/demo.py installs Debian's chromium when missing and allowed); dev pulls test (which pulls demo) and dist.
 $(VENV)/.demo-installed: pyproject.toml $(VENV)/.venv-created
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@

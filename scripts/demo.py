@@ -1,5 +1,7 @@
 """``make demo``: migrate and seed the demo shop, then run it and the exporter with the shop's workflows
-(and Prometheus and Alertmanager when installed, and the Next.js storefront when Node.js 20.9+ is).
+(and Prometheus and Alertmanager when installed, and the Next.js storefront when Node.js 20.9+ is, with its
+browser journey when Playwright and Chromium are: the demo extra brings Playwright, and Debian's chromium is
+installed here when missing and allowed).
 
 Everything binds 127.0.0.1. Ports come from SHOP_PORT, EXPORTER_PORT, FRONTEND_PORT, PROMETHEUS_PORT and
 ALERTMANAGER_PORT. honcho runs the processes and stops all of them on Ctrl-C. The storefront is installed from its
@@ -110,6 +112,33 @@ def prometheus_pages(binary: str) -> str:
     return "/classic/alerts" if "+ds" in version.split("\n", 1)[0] else "/alerts"
 
 
+def install_chromium() -> None:
+    """Debian's ``chromium`` for the storefront's browser journey, when it is missing and we may install it (root or
+    password-less sudo), as scripts/install-system-deps.sh does for ``make test``: Playwright drives the
+    distribution's Chromium and downloads none. Otherwise nothing happens and the banner says what is missing.
+    ``DEMO_INSTALL_CHROMIUM=0`` leaves the system alone."""
+    from synthetic.steps.browser import chromium_path
+
+    if os.environ.get("DEMO_INSTALL_CHROMIUM", "1") == "0" or importlib.util.find_spec("playwright") is None:
+        return
+    if chromium_path() is not None or os.environ.get("WORKFLOW_EXPORTER_CHROMIUM") or not shutil.which("apt-get"):
+        return
+    if os.geteuid() == 0:
+        as_root: list[str] = []
+    elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        as_root = ["sudo", "-n"]
+    else:
+        return
+    print("make demo: installing chromium (apt-get) for the storefront's browser journey", flush=True)
+    apt = [*as_root, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+    try:
+        for args in (["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+            if subprocess.run([*apt, *args], stdout=subprocess.DEVNULL, timeout=900).returncode != 0:
+                break
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"make demo: could not install chromium: {error}", flush=True)
+
+
 def browser_steps_problem() -> str | None:
     """Why the exporter cannot run browser steps here (no Playwright, no Chromium), or None."""
     from synthetic.steps.browser import missing_component
@@ -156,6 +185,8 @@ def main() -> None:
     }
     exporter_config = STATE / "workflows.yml"
     node_problem = storefront_script().node_problem()
+    if node_problem is None:  # no storefront, no browser journey: nothing to install Chromium for
+        install_chromium()
     browser_problem = browser_steps_problem()
     exporter_config.write_text(demo_exporter_config(Path(env["DJANGO_LOG_FILE"]), storefront=not node_problem
                                                     and not browser_problem))  # fmt: skip
