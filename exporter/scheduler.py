@@ -3,6 +3,9 @@
 A pair whose previous run is still going when it comes due is skipped for that tick (counted), never run
 twice at once. Runs execute in a thread pool, each bounded by its workflow's timeout, so a hung target
 holds one worker at most and never delays the other pairs.
+
+Each run's lateness (how long after its due time it started in a worker: the scheduler's wake-up plus the wait
+for a free worker) is logged at DEBUG by the ``exporter.scheduler`` logger, with ``lateness_seconds``.
 """
 
 from __future__ import annotations
@@ -94,17 +97,23 @@ class Scheduler:
                 now = self._clock()
                 due = [job for job in self._jobs.values() if job.next_due <= now]
                 for job in due:
-                    job.next_due = max(job.next_due + self._interval(job.workflow), now)
+                    due_at = job.next_due
+                    job.next_due = max(due_at + self._interval(job.workflow), now)
                     if job.running:
                         if self._on_skip:
                             self._on_skip(job.workflow, job.target)
                         continue
                     job.running = True
-                    self._executor.submit(self._execute, job)
+                    self._executor.submit(self._execute, job, due_at)
                 upcoming = min((job.next_due for job in self._jobs.values()), default=now + 1.0)
                 self._wake.wait(timeout=max(0.01, min(upcoming - self._clock(), 1.0)))
 
-    def _execute(self, job: _Job) -> None:
+    def _execute(self, job: _Job, due_at: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            lateness = self._clock() - due_at
+            logger.debug("run of %s on %s starts %.3f s after its due time", job.workflow.name, job.target.name,
+                         lateness, extra={"workflow": job.workflow.name, "target": job.target.name,
+                                          "lateness_seconds": round(lateness, 4)})  # fmt: skip
         try:
             self._run_pair(job.workflow, job.target)
         except Exception:

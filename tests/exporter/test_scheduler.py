@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -96,3 +97,20 @@ def test_a_crashing_run_does_not_stop_the_schedule() -> None:
         wait_until(lambda: len(calls) >= 3, 10, "runs after a crash")
     finally:
         scheduler.stop()
+
+
+def test_each_run_logs_its_lateness_at_debug(caplog) -> None:
+    runs: list[str] = []
+    scheduler = Scheduler(lambda w, t: runs.append(t.name), first_run_within=0.05)
+    scheduler.set_pairs(pairs()[:2])
+    with caplog.at_level(logging.DEBUG, logger="exporter.scheduler"):
+        scheduler.start()
+        try:
+            wait_until(lambda: len(runs) >= 6, 10, "runs")
+        finally:
+            scheduler.stop()
+    late = [record for record in caplog.records if hasattr(record, "lateness_seconds")]
+    assert len(late) >= 6
+    assert {(record.workflow, record.target) for record in late} == {("fast", "a"), ("fast", "b")}
+    # Due at most 50 ms apart and nothing else running: each starts within a second of its due time.
+    assert all(0 <= record.lateness_seconds < 1.0 for record in late), [r.lateness_seconds for r in late]
