@@ -52,6 +52,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/report.py
 	$(BIN)/python benchmarks/browser.py
 	$(BIN)/python benchmarks/integrity.py
+	$(BIN)/python benchmarks/scale.py
 
 # An sdist and a wheel (built from the sdist, so the sdist is proven complete) in $(DIST)/, checked by twine.
 # Install the wheel with `pip install "$$(echo dist/workflow_exporter-*.whl)[exporter]"` (README.md).
