@@ -1,7 +1,7 @@
 """The shipped browser journey (synthetic/workflows/storefront.yml) on the demo storefront: it passes on the
 healthy demo, fails at the right step with the right reason for each fault (the shop's and the storefront's own),
-keeps its screenshot, and its API calls are the shop's log lines; the exporter runs it on its schedule. An
-origin the shop does not trust gets nothing through."""
+keeps its screenshot, and its API calls are the shop's log lines and, in the run's trace, requests nested under the
+step that made them; the exporter runs it on its schedule. An origin the shop does not trust gets nothing through."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from exporter.trace import TraceConfig, TraceEvent, TraceSources, collect
 from synthetic.config import Config, load_config
 from synthetic.result import RunResult
 from synthetic.runner import run_workflow
@@ -67,6 +69,16 @@ def shop_state(stack: Stack) -> tuple[list[Any], list[Any]]:
     return cart, orders if isinstance(orders, list) else orders["results"]
 
 
+def answered(request: TraceEvent, call: dict[str, Any]) -> bool:
+    """Whether the trace's request line is the one the shop wrote for this call of the page (method, status, and
+    the Django route the call's path resolves to: ``api/cart/items/<int:item_id>/`` for ``/api/cart/items/7/``)."""
+    path = urlsplit(call["url"]).path.lstrip("/")
+    route = re.sub(r"<[^>]+>", "[^/]+", re.escape(str(request.fields.get("route"))))
+    return (request.fields.get("method"), request.fields.get("status")) == (call["method"], call["status"]) and bool(
+        re.fullmatch(route, path)
+    )
+
+
 def test_the_journey_loads_as_shipped(journey: Config) -> None:
     steps = journey.workflows["storefront-buy"].steps
     assert [s.name for s in steps] == ["sign-in", "products", "product", "cart", "checkout", "orders",
@@ -96,6 +108,28 @@ def test_the_journey_passes_on_the_healthy_demo_and_cleans_up(stack: Stack, jour
     assert not missing, missing
     # The server-rendered product list was asked with the run's ID.
     assert stack.log_lines(result.correlation_id, route="api/products/")
+    # The run's trace (what /trace/<id> shows): the steps in order, the shop's request line of every API call the
+    # pages made (found by the call's own ID; the server-rendered pages' calls carry the run's ID), each nested under
+    # the step that made it.
+    sources = TraceSources(runs={result.correlation_id: result}.get,
+                           config=TraceConfig(logs=(str(stack.shop.process.log_path),)))  # fmt: skip
+    trace = collect(result.correlation_id, sources)
+    assert not [problem for report in trace.reports for problem in report.problems], trace.reports
+    steps = {event.fields["step"]: event for event in trace.events if event.kind == "step"}
+    assert list(steps) == [s.name for s in result.steps]
+    in_trace = [event for _, event in trace.walk() if event.kind == "request"]
+    for index, step in enumerate(result.steps):
+        nested = [child for child in steps[step.name].children if child.kind == "request"]
+        for call in [c for c in (step.browser or {}).get("calls", []) if c["url"].startswith(stack.shop.url)]:
+            assert any(answered(request, call) for request in in_trace), (step.name, call)
+            # Not yet for the first step: its span leaves out the time the run's browser context took to open
+            # (the runner stamps the offset before, synthetic/steps/browser.py times the actions only), so on a
+            # cold browser its page's calls fall after it on the timeline.
+            if index > 0:
+                assert any(answered(request, call) for request in nested), (step.name, call, [r.title for r in nested])
+    (order,) = [child for child in steps["checkout"].children if child.fields.get("route") == "api/checkout/"]
+    assert order.title == "POST api/checkout/ 201" and order.fields["db_queries"] >= 1
+    assert any(child.fields.get("route") == "api/products/" for child in steps["products"].children)  # server render
     # Vitals per step; no screenshot on success; teardown left nothing behind.
     products = next(s for s in result.steps if s.name == "products")
     assert products.browser is not None and products.browser["vitals"]["fcp"] > 0
