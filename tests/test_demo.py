@@ -1,7 +1,9 @@
-"""``make demo``'s launcher as a user runs it: serves the seeded shop, and Ctrl-C leaves nothing behind."""
+"""``make demo``'s launcher as a user runs it: serves the seeded shop, Ctrl-C leaves nothing behind, and ``make demo``
+again (the same state directory) still opens the run pages from before the restart."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -10,6 +12,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -26,17 +29,53 @@ def answers(url: str) -> bool:
     return requests.get(url, timeout=5).status_code == 200
 
 
-def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+def start_demo(tmp_path: Path, ports: dict[str, int], log_name: str) -> subprocess.Popen[bytes]:
+    """``make demo``'s launcher in its own process group, like a terminal job, its state under ``tmp_path``."""
+    with (tmp_path / log_name).open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "scripts" / "demo.py")],
+            env={**os.environ, **{k: str(v) for k, v in ports.items()}, "DEMO_STATE_DIR": str(tmp_path / "state")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def ctrl_c(demo: subprocess.Popen[bytes], ports: dict[str, int]) -> None:
+    """What Ctrl-C in a terminal does to the foreground job; then nothing of it listens or runs."""
+    os.killpg(demo.pid, signal.SIGINT)
+    assert demo.wait(timeout=30) in (0, 130, -signal.SIGINT)
+    for name, port in ports.items():
+        assert not listening(port), f"{name} {port} still listening after Ctrl-C"
+    try:
+        os.killpg(demo.pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("processes of the demo survived Ctrl-C")
+
+
+def kill(demo: subprocess.Popen[bytes]) -> None:
+    """After a failure: whatever of the demo still runs."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(demo.pid, signal.SIGKILL)
+    demo.wait()
+
+
+def stored_run(exporter: str, run_id: str) -> dict[str, Any]:
+    """The run's page and its API answer both open; what identifies the run, from the API."""
+    page = requests.get(f"{exporter}/runs/{run_id}", timeout=10)
+    assert page.status_code == 200 and run_id in page.text, page.status_code
+    api = requests.get(f"{exporter}/api/v1/runs/{run_id}", timeout=10)
+    assert api.status_code == 200, api.text[:2000]
+    data = api.json()["data"]
+    return {key: data[key] for key in ("id", "workflow", "target", "result", "source", "started_at")}
+
+
+def test_demo_serves_the_shop_ctrl_c_stops_everything_and_a_restart_keeps_the_runs(tmp_path: Path) -> None:
     names = ("SHOP_PORT", "EXPORTER_PORT", "FRONTEND_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT")
     ports = {name: free_port() for name in names}
-    log = (tmp_path / "demo.log").open("wb")
-    demo = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "scripts" / "demo.py")],
-        env={**os.environ, **{k: str(v) for k, v in ports.items()}, "DEMO_STATE_DIR": str(tmp_path / "state")},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own group, like a terminal job
-    )
+    demo = start_demo(tmp_path, ports, "demo.log")
     try:
         shop = f"http://127.0.0.1:{ports['SHOP_PORT']}"
         products = wait_until(
@@ -58,7 +97,8 @@ def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         exemplar = re.search(r'checkout"\} [0-9.]+ # \{correlation_id="([^"]+)"',
                              requests.get(f"{exporter}/metrics", headers=openmetrics, timeout=5).text)  # fmt: skip
         assert exemplar, "an exemplar on workflow_runs_total"
-        trace = requests.get(f"{exporter}/trace/{exemplar.group(1)}", timeout=30)
+        run_id = exemplar.group(1)
+        trace = requests.get(f"{exporter}/trace/{run_id}", timeout=30)
         assert trace.status_code == 200 and "POST api/auth/token/ 200" in trace.text, trace.text[:2000]
         wait_until(lambda: listening(ports["PROMETHEUS_PORT"]), 30, "demo Prometheus listening")
         wait_until(lambda: listening(ports["ALERTMANAGER_PORT"]), 30, "demo Alertmanager listening")
@@ -72,21 +112,20 @@ def test_demo_serves_the_shop_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
             if name != "storefront":
                 wait_until(functools.partial(answers, url), 30, f"{name} at {url}")
 
-        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does to the foreground job
-        assert demo.wait(timeout=30) in (0, 130, -signal.SIGINT)
+        before = stored_run(exporter, run_id)
+        assert (before["id"], before["workflow"], before["result"]) == (run_id, "checkout", "success")
+        ctrl_c(demo, ports)
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-        log.close()
+        kill(demo)
 
-    for name, port in ports.items():
-        assert not listening(port), f"{name} {port} still listening after Ctrl-C"
+    # `make demo` again on the same state: the run page and the API answer for the run from before the restart.
+    again = start_demo(tmp_path, ports, "demo-again.log")
     try:
-        os.killpg(demo.pid, 0)
-    except ProcessLookupError:
-        pass
-    else:
-        raise AssertionError("processes of the demo survived Ctrl-C")
+        wait_until(lambda: answers(f"{exporter}/-/healthy"), 90, "the exporter after the restart")
+        assert stored_run(exporter, run_id) == before
+        ctrl_c(again, ports)
+    finally:
+        kill(again)
 
 
 def test_demo_rejects_a_bad_port() -> None:
