@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.distribution import Dist, Install, Venv, build_dist, venv_maker
 from tests.harness import MariaDB, ShopServer, start_mariadb, start_shop
 from tests.harness.http_target import Target, serve_target
 
@@ -85,3 +86,15 @@ def target() -> Iterator[Target]:
     """A small local HTTP server with /ok, /slow?s=N, /hang and /fail (tests/harness/http_target.py)."""
     with serve_target() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    """``make dist``'s sdist and wheel, built once per session from a copy of the tree (tests/distribution.py)."""
+    return build_dist(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def make_venv(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Callable[[Install], Venv]:
+    """A fresh virtualenv with the wheel installed one way (an ``Install``), made on first use, shared after."""
+    return venv_maker(dist, tmp_path_factory)

@@ -19,7 +19,8 @@ import signal
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from django_integration.conf import DEFAULTS
+from tests.distribution import Install, Venv, clean_env, pinned
 from tests.harness.processes import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,22 +85,25 @@ def snippet(name: str) -> str:
 
 
 def project_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
-    env["METRICS_BEARER_TOKEN"] = TOKEN
-    return env
+    """Nothing that points Python at this checkout or a virtualenv other than the one whose commands run."""
+    return clean_env(METRICS_BEARER_TOKEN=TOKEN)
 
 
-def manage(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def manage(project: Path, *args: str, bin_dir: Path = BIN) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "python"), "manage.py", *args], cwd=project, env=project_env(), capture_output=True, text=True,
+        [str(bin_dir / "python"), "manage.py", *args], cwd=project, env=project_env(), capture_output=True, text=True,
         timeout=120,
     )  # fmt: skip
 
 
-def make_project(directory: Path, snippets: Sequence[str], after_settings: str = "") -> Path:
-    """``startproject mysite`` plus a DRF app, then the chosen README snippets appended in the README's order."""
+def make_project(directory: Path, snippets: Sequence[str], after_settings: str = "", bin_dir: Path = BIN) -> Path:
+    """``startproject mysite`` plus a DRF app, then the chosen README snippets appended in the README's order.
+
+    The commands are those of ``bin_dir``: this checkout's virtualenv, or a fresh one with the wheel installed.
+    """
     directory.mkdir()
-    subprocess.run([str(BIN / "django-admin"), "startproject", "mysite", str(directory)], check=True, timeout=60)
+    startproject = [str(bin_dir / "django-admin"), "startproject", "mysite", str(directory)]
+    subprocess.run(startproject, check=True, timeout=60, env=project_env())
     app = directory / "shop"
     app.mkdir()
     (app / "__init__.py").write_text("")
@@ -117,7 +122,7 @@ def make_project(directory: Path, snippets: Sequence[str], after_settings: str =
         settings_file.write("\n\n".join(settings_code) + "\n")
     with (directory / "mysite" / "urls.py").open("a") as urls_file:
         urls_file.write("\n\n" + "\n\n".join(urls_code) + "\n")
-    made = manage(directory, "makemigrations", "shop")
+    made = manage(directory, "makemigrations", "shop", bin_dir=bin_dir)
     assert made.returncode == 0, made.stdout + made.stderr
     return directory
 
@@ -175,18 +180,19 @@ class Site:
             pytest.fail(f"no log line with {fields}; stdout:\n{self.stdout.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module", params=SETUPS, ids=[setup.id for setup in SETUPS])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    setup: Setup = request.param
-    project = make_project(tmp_path_factory.mktemp(setup.id) / "site", setup.snippets)
-    check = manage(project, "check", "--fail-level", "WARNING")
-    migrated = manage(project, "migrate", "--no-input")
+@contextmanager
+def served(setup: Setup, directory: Path, bin_dir: Path = BIN) -> Iterator[Site]:
+    """The project made, checked, migrated and served by gunicorn, all with the commands of ``bin_dir``."""
+    project = make_project(directory, setup.snippets, bin_dir=bin_dir)
+    check = manage(project, "check", "--fail-level", "WARNING", bin_dir=bin_dir)
+    migrated = manage(project, "migrate", "--no-input", bin_dir=bin_dir)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     port = free_port()
     stdout, stderr = project / "stdout.log", project / "stderr.log"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "mysite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
+            [str(bin_dir / "gunicorn"), "mysite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads",
+             "4"],
             cwd=project, env=project_env(), stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -207,6 +213,14 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@pytest.fixture(scope="module", params=SETUPS, ids=[setup.id for setup in SETUPS])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The README followed in this checkout's virtualenv, once per setup."""
+    setup: Setup = request.param
+    with served(setup, tmp_path_factory.mktemp(setup.id) / "site") as site:
+        yield site
 
 
 # --- the README itself -------------------------------------------------------------------------------------------
@@ -416,3 +430,46 @@ def test_every_setting_is_documented_with_its_default(key: str) -> None:
 
 def test_no_documented_setting_is_unknown() -> None:
     assert set(documented_settings()) - set(DEFAULTS) == set()
+
+
+# --- the same, in a fresh virtualenv with the wheel and what the README has the user install ----------------------
+
+# The README's install from the wheel, with the extra of its step 3, beside the user's own DRF, django-cors-headers
+# (step 2) and gunicorn (step 5), in the ranges the demo shop uses.
+README_INSTALL = Install(
+    "readme-setup",
+    "[django-prometheus]",
+    has_exporter=False,
+    also=tuple(pinned(name, "shop") for name in ("djangorestframework", "django-cors-headers", "gunicorn")),
+)
+
+
+@pytest.mark.e2e  # builds the wheel and a virtualenv: `make e2e`, not `make test`
+def test_the_readme_setup_works_in_a_fresh_virtualenv_from_the_wheel(
+    make_venv: Callable[[Install], Venv], tmp_path: Path
+) -> None:
+    """Every snippet (CORS and django-prometheus included) in a virtualenv that has only what the README installs."""
+    venv = make_venv(README_INSTALL)
+    found = subprocess.run(
+        [venv.python, "-c", "import django_integration; print(django_integration.__file__)"],
+        cwd=tmp_path, env=project_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert Path(found.stdout.strip()).is_relative_to(venv.path), "imported from the checkout, not the install"
+    assert {
+        "workflow-exporter",
+        "django-prometheus",
+        "djangorestframework",
+        "django-cors-headers",
+    } <= venv.distributions
+    assert venv.distributions & {"waitress", "openapi-core", "jinja2", "pyyaml", "pydantic"} == set()
+
+    with served(SETUPS[-1], tmp_path / "site", bin_dir=venv.bin) as site:
+        assert site.check.returncode == 0, site.check.stdout + site.check.stderr
+        assert "System check identified no issues" in site.check.stdout
+        cid = "readme-fresh-venv-request-1"
+        response = site.get("/api/products/", headers={"X-Request-ID": cid})
+        assert (response.status_code, response.headers["X-Request-ID"]) == (200, cid)
+        line = site.wait_for_line(correlation_id=cid, logger="django_integration.request")
+        assert line | {"route": "api/products/", "method": "GET", "status": 200} == line
+        assert [entry for entry in site.log_lines() if entry.get("correlation_id") == cid] == [line]
+        assert site.metrics().status_code == 200
