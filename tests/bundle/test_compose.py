@@ -4,8 +4,12 @@ docker-compose 1.29 parses the file with no environment at all; every host path 
 Dockerfile copies exists; services, ports, paths and credentials agree between the compose file, Prometheus'
 config, deploy/mysql/init.sql and deploy/mysqld-exporter/my.cnf; promtool accepts Prometheus' config; and the
 real mysqld_exporter (0.14 here) runs with the compose file's flags and my.cnf against a MariaDB set up by
-init.sql. What is mounted from rules/, alertmanager/ and grafana/ is checked too, so those tests fail while
-those files are missing: intended.
+init.sql. The trace is wired where Grafana runs: the shop writes its JSON log to a volume the exporter reads, the
+exporter's config (the shipped journeys plus deploy/exporter/trace.yml, put together by its entrypoint) names
+that log and a performance_schema reader of init.sql, and its runs live on a volume; the composed shop and
+exporter, run here as processes with those paths on disk, show a slow statement on the run page and a user's
+request with its statements at /trace/<id>. What is mounted from rules/, alertmanager/ and grafana/ is checked
+too, so those tests fail while those files are missing: intended.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -29,6 +34,10 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.sections import SECTIONS
+from exporter.trace import TraceConfig, Window
+from exporter.trace import mysql as trace_mysql
+from synthetic.config import load_config
 from tests.harness import ManagedProcess, MariaDB, free_port, require_binary, start_mariadb
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +46,7 @@ DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
 MY_CNF = REPO / "deploy" / "mysqld-exporter" / "my.cnf"
+TRACE_SECTION = REPO / "deploy" / "exporter" / "trace.yml"
 INIT_SQL = REPO / "deploy" / "mysql" / "init.sql"
 WORKFLOWS = REPO / "synthetic" / "workflows" / "demo_shop.yml"
 
@@ -91,6 +101,26 @@ def bind_mounts(service: str | None = None) -> list[Mount]:
             if source.startswith((".", "/")):  # otherwise a named volume
                 mounts.append(Mount(name, source, target))
     return mounts
+
+
+class Volume(NamedTuple):
+    service: str
+    name: str  # a named volume of the compose file
+    target: str
+    read_only: bool
+
+
+def named_volumes(service: str) -> list[Volume]:
+    found = []
+    for volume in SERVICE_SPECS[service].get("volumes", []):
+        if isinstance(volume, dict):
+            if volume.get("type") == "volume":
+                found.append(Volume(service, volume["source"], volume["target"], bool(volume.get("read_only"))))
+            continue
+        source, target, *options = volume.split(":")
+        if not source.startswith((".", "/")):
+            found.append(Volume(service, source, target, "ro" in ",".join(options).split(",")))
+    return found
 
 
 def mount_target(service: str, source: str) -> str:
@@ -316,15 +346,113 @@ def test_the_image_builds_the_whole_package() -> None:
     assert "libmariadb3" in runtime_stage and "gcc" not in runtime_stage
 
 
-def test_the_exporters_config_file_is_in_the_image() -> None:
-    config_file = flags("exporter")["--config.file"]
-    final_stage = dockerfile_stages()[-1]
-    for copy in final_stage:
-        if copy.from_stage is None and config_file.startswith(copy.destination):
-            relative = config_file[len(copy.destination) :].lstrip("/")
-            assert [(REPO / source / relative).resolve() for source in copy.sources] == [WORKFLOWS]
-            return
-    pytest.fail(f"no COPY of the final stage puts {config_file} into the image")
+def image_user() -> tuple[str, str]:
+    """The user the final stage runs as, and the home ``useradd --create-home`` gives it."""
+    final_stage = re.split(r"^FROM ", DOCKERFILE.read_text(), flags=re.MULTILINE)[-1]
+    user = re.findall(r"^USER (\w+)", final_stage, flags=re.MULTILINE)
+    assert user, "the image runs as a user of its own"
+    useradd = re.search(r"useradd\b[^\n]*--create-home[^\n]*\b" + user[-1] + r"\b", final_stage)
+    assert useradd, f"{user[-1]} gets a home from useradd --create-home"
+    return user[-1], f"/home/{user[-1]}"
+
+
+class Entrypoint(NamedTuple):
+    sources: list[str]  # concatenated, in order
+    written: str
+
+
+def exporter_entrypoint() -> Entrypoint:
+    """``sh -c 'cat SOURCES > WRITTEN && exec "$@"' sh``: the config put together, then the command run."""
+    entrypoint = SERVICE_SPECS["exporter"]["entrypoint"]
+    assert isinstance(entrypoint, list) and entrypoint[:2] == ["sh", "-c"] and entrypoint[3:] == ["sh"], entrypoint
+    match = re.fullmatch(r"cat ((?:\S+ )+)> (\S+) && exec \"\$@\"", entrypoint[2])
+    assert match, f"the exporter's entrypoint: {entrypoint[2]!r}"
+    return Entrypoint(match.group(1).split(), match.group(2))
+
+
+def image_path(path: str) -> Path | None:
+    """The file of the build context the final stage copies to ``path``, if any."""
+    for copy in dockerfile_stages()[-1]:
+        if copy.from_stage is None and path.startswith(copy.destination):
+            relative = path[len(copy.destination) :].lstrip("/")
+            (source,) = copy.sources
+            return (REPO / source / relative).resolve()
+    return None
+
+
+def test_writable_volumes_sit_on_the_home_the_image_user_owns() -> None:
+    # A new named volume takes the owner of the image's directory it is mounted on; where the image has none,
+    # it is root's and the app user cannot write to it. The image's user owns its home, and nothing else.
+    _, home = image_user()
+    for service in ("shop", "exporter"):
+        writable = [volume for volume in named_volumes(service) if not volume.read_only]
+        assert writable, f"{service} keeps something on a volume"
+        for volume in writable:
+            assert volume.target == home, f"{service}: {volume.name} on {volume.target}, which the app user cannot own"
+
+
+def test_the_exporters_config_is_the_shipped_journeys_plus_the_trace_section() -> None:
+    entrypoint = exporter_entrypoint()
+    shipped, section = entrypoint.sources
+    assert image_path(shipped) == WORKFLOWS, f"{shipped} is not the image's copy of {WORKFLOWS.relative_to(REPO)}"
+    assert section == mount_target("exporter", "deploy/exporter/trace.yml")
+    # the file it writes is the one the exporter reads, where the app user may write, and the working directory's
+    # workflows.yml: `docker compose exec exporter workflow-exporter trace <id>` finds it by default
+    assert entrypoint.written == flags("exporter")["--config.file"]
+    _, home = image_user()
+    assert entrypoint.written == f"{home}/workflows.yml"
+    assert SERVICE_SPECS["exporter"]["working_dir"] == home
+    assert not yaml.safe_load(WORKFLOWS.read_text()).keys() & yaml.safe_load(TRACE_SECTION.read_text()).keys()
+
+
+def composed_exporter_config(directory: Path, env: dict[str, str]) -> Any:
+    """What the exporter's entrypoint writes, read as the exporter reads it, with ``env`` set."""
+    path = directory / "workflows.yml"
+    path.write_text(WORKFLOWS.read_text() + TRACE_SECTION.read_text())
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return load_config(path, sections=SECTIONS)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def test_the_exporters_trace_reads_the_shops_log_and_performance_schema(tmp_path: Path) -> None:
+    config = composed_exporter_config(tmp_path, environment("exporter"))
+    assert set(config.workflows) == set(yaml.safe_load(WORKFLOWS.read_text())["workflows"])
+    trace: TraceConfig = config.sections["trace"]
+    # The shop writes its log on a volume; the exporter mounts that volume read-only and reads the same file.
+    log_file = PurePosixPath(environment("shop")["DJANGO_LOG_FILE"])
+    (shop_volume,) = [v for v in named_volumes("shop") if log_file.is_relative_to(v.target)]
+    (seen_by_exporter,) = [v for v in named_volumes("exporter") if v.name == shop_volume.name]
+    assert seen_by_exporter.read_only
+    assert trace.logs == (str(PurePosixPath(seen_by_exporter.target) / log_file.relative_to(shop_volume.target)),)
+    # performance_schema through a user of init.sql that may read it and nothing else
+    (dsn,) = trace.mysql
+    assert dsn == environment("exporter")["TRACE_DATABASE_URL"]
+    url = urlsplit(dsn)
+    assert_reaches_a_service(f"{url.hostname}:{url.port}", "TRACE_DATABASE_URL")
+    assert url.hostname == "mysql" and url.username
+    assert url.password == init_sql_users()[url.username].password
+    assert init_sql_grants()[url.username] == [({"SELECT"}, "performance_schema.*")]
+    assert init_sql_users()[url.username].options.startswith("WITH MAX_USER_CONNECTIONS")
+    # MySQL 8 keeps no long statement history unless asked to at start (README: the trace's sources)
+    mysql = command("mysql")
+    for consumer in ("events-statements-current", "events-statements-history-long"):
+        assert f"--performance-schema-consumer-{consumer}=ON" in mysql
+    assert "--performance-schema=ON" in mysql
+
+
+def test_the_exporter_keeps_its_runs_on_a_volume() -> None:
+    storage = PurePosixPath(flags("exporter")["--storage.path"])
+    assert any(storage.is_relative_to(v.target) for v in named_volumes("exporter") if not v.read_only), storage
+    assert {v.name for v in named_volumes("exporter")} <= set(COMPOSE["volumes"])
+    # the README's `docker compose exec exporter workflow-exporter trace <id> --storage.path=data`
+    assert storage == PurePosixPath(SERVICE_SPECS["exporter"]["working_dir"]) / "data"
 
 
 # --- Prometheus ------------------------------------------------------------------------------------------------
@@ -570,6 +698,27 @@ def test_init_sql_gives_the_shop_its_schema_and_the_exporter_only_reads(initiali
     assert rows == [(3,)]
 
 
+def test_init_sql_lets_the_trace_read_statements_and_nothing_of_the_shop(initialised_mariadb: MariaDB) -> None:
+    correlation_id = "compose-trace-check-0001"
+    owner = initialised_mariadb.connect(*database_user("DATABASE_URL", "shop"), database="shop")
+    try:
+        with owner.cursor() as cursor:
+            cursor.execute(f"/*request_id='{correlation_id}'*/ SELECT COUNT(*) FROM information_schema.TABLES")
+    finally:
+        owner.close()
+    dsn = environment("exporter")["TRACE_DATABASE_URL"]
+    local = dsn.replace("@mysql:3306/", f"@{initialised_mariadb.host}:{initialised_mariadb.port}/")
+    report = trace_mysql.search(local, correlation_id, Window())
+    assert not report.problems, report.problems
+    assert [event.title for event in report.events] == ["SELECT COUNT(*) FROM information_schema.TABLES"]
+    reader = initialised_mariadb.connect(*database_user("TRACE_DATABASE_URL", "exporter"))
+    try:
+        with reader.cursor() as cursor, pytest.raises(MySQLdb.OperationalError, match="denied"):
+            cursor.execute("USE shop")
+    finally:
+        reader.close()
+
+
 def test_mysqld_exporter_runs_with_the_compose_flags_and_my_cnf(initialised_mariadb: MariaDB, tmp_path: Path) -> None:
     binary = require_binary("prometheus-mysqld-exporter")
     # MariaDB only: SHOW SLAVE STATUS (a default collector) needs SLAVE MONITOR there; MySQL 8 has no such grant.
@@ -634,46 +783,77 @@ def test_mysqld_exporter_runs_with_the_compose_flags_and_my_cnf(initialised_mari
     assert long_ones and all(len(text) == 120 for text in long_ones), long_ones
 
 
-def test_the_shop_and_exporter_as_composed_run_every_workflow(initialised_mariadb: MariaDB, tmp_path: Path) -> None:
-    """The compose file's shop and exporter commands and environments, run here as plain processes: loopback
-    addresses instead of compose names, the repository's workflows instead of the image's copy of them."""
+def on_host(service: str, volumes: Path, overrides: dict[str, Path] | None = None) -> Any:
+    """A function that rewrites a service's container paths in a text to where this test keeps them: bind
+    mounts to the repository's files, named volumes to ``volumes/<name>``, the image's copies to their sources."""
+    mapping = {mount.target.rstrip("/"): str(mount.host_path) for mount in bind_mounts(service)}
+    mapping |= {volume.target.rstrip("/"): str(volumes / volume.name) for volume in named_volumes(service)}
+    for copy in dockerfile_stages()[-1]:
+        if copy.from_stage is None and len(copy.sources) == 1:
+            mapping.setdefault(copy.destination.rstrip("/"), str(REPO / copy.sources[0]).rstrip("/"))
+    mapping |= {target: str(path) for target, path in (overrides or {}).items()}
+    paths = sorted(mapping, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, paths)) + r")(?![\w.-])")
+    return lambda text: pattern.sub(lambda m: mapping[m.group(1)], text)
+
+
+def test_the_shop_and_exporter_as_composed_run_every_workflow_and_trace(
+    initialised_mariadb: MariaDB, tmp_path: Path
+) -> None:
+    """The compose file's shop and exporter entrypoints, commands and environments, run here as plain processes:
+    loopback addresses instead of compose names, directories of tmp_path instead of volumes, the repository's
+    files instead of the image's copies."""
     database = f"@{initialised_mariadb.host}:{initialised_mariadb.port}/"
     shop_port, exporter_port = free_port(), free_port()
+    volumes = tmp_path / "volumes"
+    for name in COMPOSE["volumes"]:
+        (volumes / name).mkdir(parents=True)
     path = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"}
-    shop_env = environment("shop")
+    shop_paths = on_host("shop", volumes)
+    shop_env = {name: shop_paths(value) for name, value in environment("shop").items()}
     shop_env["DATABASE_URL"] = shop_env["DATABASE_URL"].replace("@mysql:3306/", database)
+    # The exporter's trace section as mounted, its paths (the shop's log on the shared volume) on this machine.
+    section_target = mount_target("exporter", "deploy/exporter/trace.yml")
+    section = tmp_path / "trace.yml"
+    section.write_text(on_host("exporter", volumes)(TRACE_SECTION.read_text()))
+    exporter_paths = on_host("exporter", volumes, {section_target: section})
     exporter_env = environment("exporter")
-    exporter_env["SHOP_DATABASE_URL"] = exporter_env["SHOP_DATABASE_URL"].replace("@mysql:3306/", database)
+    for name in ("SHOP_DATABASE_URL", "TRACE_DATABASE_URL"):
+        exporter_env[name] = exporter_env[name].replace("@mysql:3306/", database)
     exporter_env["SHOP_URL"] = f"http://127.0.0.1:{shop_port}"
+    entrypoint = [exporter_paths(arg) for arg in SERVICE_SPECS["exporter"]["entrypoint"]]
     shop_command = [arg.replace("0.0.0.0:8000", f"127.0.0.1:{shop_port}") for arg in command("shop")]
     exporter_command = [
-        {
-            "--config.file": f"--config.file={WORKFLOWS}",
-            "--web.listen-address": f"--web.listen-address=127.0.0.1:{exporter_port}",
-        }.get(arg.partition("=")[0], arg)
-        for arg in command("exporter")
+        f"--web.listen-address=127.0.0.1:{exporter_port}" if arg.startswith("--web.listen-address=") else arg
+        for arg in map(exporter_paths, command("exporter"))
     ]
+    config_file = exporter_paths(exporter_entrypoint().written)
+    exporter_cwd = exporter_paths(SERVICE_SPECS["exporter"]["working_dir"])
     shop_url, exporter_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{exporter_port}"
     shop = ManagedProcess("shop", shop_command, tmp_path / "shop.log", env={**path, **shop_env}, cwd=tmp_path)
     try:
         # migrate + seed_shop as the init.sql user that owns the schema, then gunicorn
         shop.wait_ready(lambda: requests.get(f"{shop_url}/healthz", timeout=2).ok, timeout=180)
+        env = {**os.environ, **path, **exporter_env}
+        # the entrypoint puts the config together (here with `true` for the command)
+        subprocess.run([*entrypoint, "true"], env=env, cwd=exporter_cwd, check=True, timeout=30)
         # Every workflow once, with the exporter's environment (probe password, synthetic secret, the read-only
-        # SHOP_DATABASE_URL for the checkout's sql step), one after the other: cart and checkout share the probe
-        # user's cart, so concurrent runs of the two can fail each other.
+        # SHOP_DATABASE_URL for the checkout's sql step) and config (its trace section validated too), one after
+        # the other: cart and checkout share the probe user's cart, so concurrent runs of the two can fail each other.
         for workflow in yaml.safe_load(WORKFLOWS.read_text())["workflows"]:
             result = subprocess.run(
-                [exporter_command[0], "run", f"--config.file={WORKFLOWS}", "--workflow", workflow],
-                env={**os.environ, **path, **exporter_env},
-                cwd=tmp_path,
+                [exporter_command[0], "run", f"--config.file={config_file}", "--workflow", workflow],
+                env=env,
+                cwd=exporter_cwd,
                 capture_output=True,
                 text=True,
                 timeout=60,
             )
             assert result.returncode == 0, f"{workflow}:\n{result.stdout}{result.stderr}"
         exporter = ManagedProcess(
-            "exporter", exporter_command, tmp_path / "exporter.log", env={**path, **exporter_env}, cwd=tmp_path
-        )
+            "exporter", [*entrypoint, *exporter_command], tmp_path / "exporter.log", env={**path, **exporter_env},
+            cwd=exporter_cwd,
+        )  # fmt: skip
         try:
             exporter.wait_ready(lambda: requests.get(f"{exporter_url}/-/healthy", timeout=2).ok)
             # what Prometheus' /probe job asks (product-fetch only reads: no other run can disturb it)
@@ -681,6 +861,21 @@ def test_the_shop_and_exporter_as_composed_run_every_workflow(initialised_mariad
             params = {"target": probe["static_configs"][0]["targets"][0], "workflow": probe["params"]["workflow"][0]}
             answer = requests.get(f"{exporter_url}{probe['metrics_path']}", params=params, timeout=15).text
             assert "probe_success 1.0" in answer.splitlines(), answer
+            user_id = assert_traces_reach_every_source(shop_url, exporter_url, params)
+            # `docker compose exec exporter workflow-exporter trace <id> --storage.path=data` (README): the working
+            # directory's workflows.yml is the composed config, data/ its run store
+            result = subprocess.run(
+                [exporter_command[0], "trace", user_id, "--storage.path=data"],
+                env=env,
+                cwd=exporter_cwd,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 0, result.stderr
+            assert "GET api/products/ 200" in result.stdout and f"request_id='{user_id}'" in result.stdout
+            stored = Path(exporter_paths(flags("exporter")["--storage.path"]))
+            assert stored.is_dir() and any(stored.iterdir()), "the runs are kept on the exporter's volume"
         finally:
             exporter.stop()
         # one worker: the correlation ID reaches Prometheus as an exemplar (only in OpenMetrics)
@@ -690,6 +885,44 @@ def test_the_shop_and_exporter_as_composed_run_every_workflow(initialised_mariad
         assert re.search(r'^django_request_duration_seconds_bucket\{.*# \{correlation_id="', openmetrics, re.M)
     finally:
         shop.stop()
+
+
+def assert_traces_reach_every_source(shop_url: str, exporter_url: str, probe: dict[str, str]) -> str:
+    """What an exemplar click finds on the composed exporter: a synthetic run's page with the slow statement under
+    its step (the shop's log, the run store), and a real user's request (a django_* exemplar, no run) at
+    /trace/<id> with its request line and its statements (the shop's log, performance_schema); returns that ID."""
+    requests.put(f"{shop_url}/_demo/faults", json={"slow_products": True}, timeout=10).raise_for_status()
+    try:
+        answer = requests.get(f"{exporter_url}/probe", params=probe, timeout=15).text
+    finally:
+        requests.put(f"{shop_url}/_demo/faults", json={"slow_products": False}, timeout=10).raise_for_status()
+    assert "probe_success" in answer, answer
+    runs = requests.get(
+        f"{exporter_url}/api/v1/runs", params={"workflow": probe["workflow"], "result": "degraded"}, timeout=10
+    ).json()["data"]["runs"]
+    assert runs, "the degraded probe run is in the store"
+    deadline, section = time.monotonic() + 10, ""
+    while "slow query" not in section and time.monotonic() < deadline:
+        run_page = requests.get(f"{exporter_url}/runs/{runs[0]['id']}", timeout=30).text
+        section = run_page.split('id="step-list-products"', 1)[1].split("<details", 1)[0]
+        time.sleep(0.3)
+    assert "slow query" in section and "SLEEP" in section, section
+
+    user_id = f"compose-user-{os.urandom(8).hex()}"
+    response = requests.get(f"{shop_url}/api/products/", headers={"X-Request-ID": user_id}, timeout=10)
+    assert response.headers["X-Request-ID"] == user_id
+    deadline = time.monotonic() + 10
+    page = requests.get(f"{exporter_url}/trace/{user_id}", timeout=30)
+    while page.status_code == 404 and time.monotonic() < deadline:  # the request line is written after the response
+        time.sleep(0.3)
+        page = requests.get(f"{exporter_url}/trace/{user_id}", timeout=30)
+    assert page.status_code == 200, page.text
+    assert "GET api/products/ 200" in page.text
+    assert f"request_id=&#39;{user_id}&#39;" in page.text, "the request's statements, from performance_schema"
+    sources = dict(re.findall(r"([\w ./:-]+?) \((\d+)\)(?:, |\.</p>)", page.text.split("Sources: ", 1)[1]))
+    assert int(sources["log files"]) > 0 and int(sources["performance_schema on 127.0.0.1"]) > 0, sources
+    assert 'class="failed"' not in page.text.split("Sources: ", 1)[1].split("<table>", 1)[0]
+    return user_id
 
 
 # --- Grafana's provisioning (written elsewhere) reaches the compose services ----------------------------------
