@@ -7,7 +7,8 @@ unbounded; duplicate keys are silently accepted), and each row is checked
 * by ``--config.check`` (its function: exit code 1, the problem on stderr, no traceback),
 * by ``POST /-/reload`` on a running exporter (400 with the problem, the reload metric at 0, the old config
   still serving),
-* and, for the observed bomb, by SIGHUP on the command-line service (only JSON lines in its log).
+* and, for the observed bomb, by SIGHUP on the command-line service (only JSON lines in its log; ``/metrics``
+  and ``/-/healthy``, polled from before the signal until the refusal, each answer within ``ANSWER_BOUND``).
 
 A property test replaces every node of the full valid config by hostile values: the loader answers with a
 ConfigError or a Config, nothing else.
@@ -20,6 +21,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +186,9 @@ def test_reload_answers_400_with_the_problem_and_keeps_serving(
     assert "probe_success 1.0" in still.text
 
 
+ANSWER_BOUND = 2.0  # seconds /metrics and /-/healthy may take while a bomb is refused (the observed stall: 10 s)
+
+
 def test_sighup_with_the_anchor_bomb_logs_json_and_keeps_serving(tmp_path: Path, target) -> None:
     config = tmp_path / "workflows.yml"
     config.write_text(simple_config(target.url, interval="1m"))
@@ -193,11 +199,43 @@ def test_sighup_with_the_anchor_bomb_logs_json_and_keeps_serving(tmp_path: Path,
         tmp_path / "exporter.log",
     )
     url = f"http://127.0.0.1:{port}"
+    polls: list[tuple[str, int, float, float]] = []  # path, status (0: no answer), started, took
+    stop = threading.Event()
+
+    def poll() -> None:
+        """/metrics and /-/healthy, one after the other, from before the signal until the reload is refused."""
+        while not stop.is_set():
+            for path in ("/metrics", "/-/healthy"):
+                started = time.monotonic()
+                try:
+                    status = requests.get(f"{url}{path}", timeout=ANSWER_BOUND + 10).status_code
+                except requests.RequestException:
+                    status = 0
+                polls.append((path, status, started, time.monotonic() - started))
+
     try:
         process.wait_ready(lambda: requests.get(f"{url}/-/healthy", timeout=1).status_code == 200)
         config.write_text(_anchor_bomb())
-        os.kill(process.pid, signal.SIGHUP)
-        wait_until(lambda: "config reload failed" in process.log_path.read_text(), 30, "the failed reload's log line")
+        poller = threading.Thread(target=poll, name="poll-during-reload")
+        poller.start()
+        try:
+            wait_until(lambda: len(polls) >= 4, 10, "polls before the signal")
+            signalled = time.monotonic()
+            os.kill(process.pid, signal.SIGHUP)
+            wait_until(
+                lambda: "config reload failed" in process.log_path.read_text(), 30, "the failed reload's log line"
+            )
+            refused = time.monotonic()
+            wait_until(lambda: any(started > refused for _, _, started, _ in polls), 10, "polls after the refusal")
+        finally:
+            stop.set()
+            poller.join(ANSWER_BOUND + 15)
+        during = [(path, status, took) for path, status, started, took in polls
+                  if started + took >= signalled and started <= refused]  # fmt: skip
+        assert {path for path, _, _ in during} == {"/metrics", "/-/healthy"}, (during, refused - signalled)
+        late = [(path, status, round(took, 2)) for path, status, _, took in polls
+                if status != 200 or took > ANSWER_BOUND]  # fmt: skip
+        assert not late, f"answers late or failed while the bomb was refused ({len(polls)} polls): {late}"
         metrics = requests.get(f"{url}/metrics", timeout=10).text
         assert "workflow_exporter_config_last_reload_successful 0.0" in metrics
         ok = requests.get(f"{url}/probe", params={"target": "local", "workflow": "probe-ok"}, timeout=10)
