@@ -671,6 +671,7 @@ class _Outcome:
     """What the worker's thread hands back: plain data only."""
 
     duration: float = 0.0
+    started: float = 0.0  # time.perf_counter() when the actions began (after the run's page was opened)
     action_error: tuple[str, str] | None = None  # (reason, message)
     document_status: int | None = None
     url: str = ""
@@ -814,7 +815,7 @@ def _step_job(session: _Session, context: RunContext, step: Step, spec: BrowserS
         marks = (len(session.console_errors), len(session.page_errors), len(session.failed_requests),
                  len(session.responses))  # fmt: skip
         outcome = _Outcome()
-        started = time.perf_counter()
+        outcome.started = started = time.perf_counter()
         for action in actions:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -963,6 +964,7 @@ def run(step: Step, spec: BrowserSpec, context: RunContext, result: StepResult) 
             _target_url(context.target, action.url or "/")  # refuse another origin before anything is opened
     session = _session(context)
     deadline = time.monotonic() + context.remaining()
+    entered = time.perf_counter()
     try:
         outcome = session.worker.call(
             _step_job(session, context, step, spec, actions, deadline), context.remaining() + SHUTDOWN_GRACE_SECONDS
@@ -970,6 +972,10 @@ def run(step: Step, spec: BrowserSpec, context: RunContext, result: StepResult) 
     except FutureTimeout:
         raise StepFailure("timeout", "the browser did not finish the step within the run's deadline") from None
     secrets = context.target.secrets()
+    # The step spans its actions, as its budget does: it starts when they do, after the wait for the browser
+    # worker and the opening of the run's browser context (seconds on a cold browser), so the requests its pages
+    # made fall inside it on the waterfall and the trace.
+    result.offset += max(0.0, outcome.started - entered)
     result.duration = outcome.duration
     result.http_status = outcome.document_status
     result.assertions.extend(outcome.checks)

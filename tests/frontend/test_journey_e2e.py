@@ -118,15 +118,11 @@ def test_the_journey_passes_on_the_healthy_demo_and_cleans_up(stack: Stack, jour
     steps = {event.fields["step"]: event for event in trace.events if event.kind == "step"}
     assert list(steps) == [s.name for s in result.steps]
     in_trace = [event for _, event in trace.walk() if event.kind == "request"]
-    for index, step in enumerate(result.steps):
+    for step in result.steps:
         nested = [child for child in steps[step.name].children if child.kind == "request"]
         for call in [c for c in (step.browser or {}).get("calls", []) if c["url"].startswith(stack.shop.url)]:
             assert any(answered(request, call) for request in in_trace), (step.name, call)
-            # Not yet for the first step: its span leaves out the time the run's browser context took to open
-            # (the runner stamps the offset before, synthetic/steps/browser.py times the actions only), so on a
-            # cold browser its page's calls fall after it on the timeline.
-            if index > 0:
-                assert any(answered(request, call) for request in nested), (step.name, call, [r.title for r in nested])
+            assert any(answered(request, call) for request in nested), (step.name, call, [r.title for r in nested])
     (order,) = [child for child in steps["checkout"].children if child.fields.get("route") == "api/checkout/"]
     assert order.title == "POST api/checkout/ 201" and order.fields["db_queries"] >= 1
     assert any(child.fields.get("route") == "api/products/" for child in steps["products"].children)  # server render
