@@ -121,6 +121,7 @@ class Module:
     directive: str | None = None  # "use client" or "use server"
     scopes: dict[int, dict[str, Binding]] = field(default_factory=dict)
     assigned: set[str] = field(default_factory=set)
+    appended: dict[str, list[Node]] = field(default_factory=dict)  # name -> its `name += …` expressions
     exports: dict[str, tuple[str, Any]] | None = None
     star_sources: list[str] = field(default_factory=list)
     calls: list[CallSpec] | None = None
@@ -172,7 +173,12 @@ class Engine:
             if node.type in ("assignment_expression", "augmented_assignment_expression"):
                 left = node.child_by_field_name("left")
                 if left is not None and left.type == "identifier":
-                    module.assigned.add(text(left))
+                    operator = node.child_by_field_name("operator")
+                    if node.type == "augmented_assignment_expression" and operator is not None and text(
+                            operator) == "+=":  # fmt: skip
+                        module.appended.setdefault(text(left), []).append(node)
+                    else:
+                        module.assigned.add(text(left))
             elif node.type == "update_expression":
                 argument = node.child_by_field_name("argument")
                 if argument is not None and argument.type == "identifier":
@@ -417,6 +423,9 @@ class Engine:
             value_node = binding.node.child_by_field_name("value")
             if value_node is None:
                 return Unknown(f"`{binding.name}` has no initial value", binding.name)
+            appended = self._appended(module, binding)
+            if appended is not None:
+                return appended
             value = self.evaluate(module, value_node, deeper)
             for name in binding.path:
                 value = self.member(value, name, deeper)
@@ -428,6 +437,20 @@ class Engine:
         if binding.kind == "import":
             return self.import_value(module.rel, binding.source, binding.imported, binding.name, deeper)
         return Unknown("unknown binding", binding.name)
+
+    def _appended(self, module: Module, binding: Binding) -> Unknown | None:
+        """A ``let url = …`` that is appended to (``url += …``): a query string or fragment added to it leaves the
+        path as it was (``url += `?${params}```, the common way of adding search parameters), so the initial value
+        stands; anything else appended makes the value known only at run time (None: nothing to say)."""
+        for node in module.appended.get(binding.name, ()):
+            left = node.child_by_field_name("left")
+            found = self.lookup(module, left, binding.name) if left is not None else None
+            if found is None or found.node.id != binding.node.id:
+                continue
+            if not _query_string(node.child_by_field_name("right")):
+                return Unknown(f"`{binding.name}` is appended to at {module.rel}:{line(node)} with more than a query "
+                               "string: its value is known only at run time", binding.name)  # fmt: skip
+        return None
 
     def evaluate(self, module: Module, node: Node | None, ctx: Ctx) -> Value:
         if node is None:
@@ -522,6 +545,10 @@ class Engine:
         if kind == "ternary_expression":
             consequence = self.evaluate(module, node.child_by_field_name("consequence"), ctx)
             alternative = self.evaluate(module, node.child_by_field_name("alternative"), ctx)
+            query = _query_or_empty(consequence), _query_or_empty(alternative)
+            if all(query) and isinstance(consequence, Text) and isinstance(alternative, Text):
+                # `${qs ? `?${qs}` : ""}`: a query string or none; the path is the same either way
+                return consequence if consequence.parts else alternative
             if _nullish(alternative):
                 return consequence
             if _nullish(consequence):
@@ -618,6 +645,7 @@ class Engine:
         args = [a for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
         if callee_node is None:
             return Unknown("a call", text(node)[:80])
+        callee: Value | None = None
         name = text(callee_node)
         if name in ("String", "encodeURIComponent", "encodeURI", "use") and args:
             return self.evaluate(module, args[0], ctx)
@@ -655,7 +683,11 @@ class Engine:
                 for arg in args:
                     result = result.concat(as_text(self.evaluate(module, arg, ctx), text(arg)))
                 return result
-        callee = self.evaluate(module, callee_node, ctx)
+            if obj_node is not None and text(obj_node) not in ("process.env", "import.meta.env"):
+                # the object is evaluated once: a chain of n calls (`s.replace(…).replace(…)…`) costs n, not 2^n
+                callee = self.member(obj, prop, ctx, text(callee_node))
+        if callee is None:
+            callee = self.evaluate(module, callee_node, ctx)
         if isinstance(callee, Func):
             if "typeof fetch" in text(callee.node.child_by_field_name("return_type")):
                 return FetchLike(f"{callee.module.rel}: a function typed to return `typeof fetch`")
@@ -743,6 +775,10 @@ class Engine:
         from .calls import Site
 
         for node in walk(root):
+            if node.type in ("jsx_self_closing_element", "jsx_opening_element"):
+                for spec in self._element_calls(module, node):
+                    yield self._place(module, node, spec)
+                continue
             if node.type != "call_expression":
                 continue
             if self.tree.expired():
@@ -761,6 +797,33 @@ class Engine:
                 for spec in specs:
                     yield self._place(module, node, spec)
                 break
+
+    def _element_calls(self, module: Module, node: Node) -> list[CallSpec]:
+        """``<Viewer url={u} />`` is a call of the component ``Viewer({url: u})``: a component whose request
+        depends on its props (a wrapper) becomes a call at each element, its attributes put in."""
+        name = node.child_by_field_name("name")
+        if name is None or (not text(name)[:1].isupper() and name.type != "member_expression"):
+            return []
+        component = self.evaluate(module, name, Ctx())
+        if not isinstance(component, Func) or not self.summary(component):
+            return []
+        props = Obj()
+        for attribute in node.named_children:
+            if attribute.type == "jsx_attribute" and attribute.named_children:
+                key = text(attribute.named_children[0])
+                value = attribute.named_children[1] if len(attribute.named_children) > 1 else None
+                if value is None:
+                    props.props[key] = Literal("true")
+                elif value.type == "jsx_expression":
+                    inner = value.named_children[0] if value.named_children else None
+                    props.props[key] = self.evaluate(module, inner, Ctx())
+                else:
+                    props.props[key] = self.evaluate(module, value, Ctx())
+            elif attribute.type == "jsx_expression" and attribute.named_children:  # {...rest}
+                spread = attribute.named_children[0]
+                inner = spread.named_children[0] if spread.type == "spread_element" and spread.named_children else None
+                props.spreads.append(self.evaluate(module, inner, Ctx()))
+        return self.instantiate(component, [props], Location(module.rel, line(node)))
 
     def _place(self, module: Module, node: Node, spec: CallSpec) -> tuple[CallSpec, tuple[str, int] | None]:
         """Decide whether a spec is a call here or the inside of an enclosing wrapper."""
@@ -834,6 +897,17 @@ class Engine:
                     continue
                 if callee.type == "import" or text(callee) == "require":
                     source = string_value(args.named_children[0])
+                    written = text(args.named_children[0]).strip("`'\"")
+                    if source is None and not written.lower().endswith(ASSET_SUFFIXES) and (
+                            callee.type == "import" or self.lookup(module, node, "require") is None):  # fmt: skip
+                        problem = Problem(
+                            "import",
+                            f"line {line(node)}: {text(node)[:80]} loads a module chosen at "
+                            "run time: the modules it loads and their calls are unknown",
+                            module.rel,
+                        )
+                        if problem not in self.problems:
+                            self.problems.append(problem)
             if not source:
                 continue
             resolved = self.resolver.resolve(module.rel, source)
@@ -1080,6 +1154,29 @@ class Engine:
                 chains[target] = (*chains[rel], *via, target)
                 queue.append(target)
         return chains
+
+
+def _query_or_empty(value: Value) -> bool:
+    """Whether a value is an empty string or one that starts with a query string or a fragment."""
+    if not isinstance(value, Text):
+        return False
+    first = value.parts[0] if value.parts else ""
+    return isinstance(first, str) and (not value.parts or first.startswith(("?", "&", "#")))
+
+
+def _query_string(node: Node | None) -> bool:
+    """Whether an expression starts with a literal ``?``, ``&`` or ``#``: a query string or a fragment."""
+    while node is not None and node.type in ("binary_expression", *TRANSPARENT):
+        node = node.child_by_field_name("left") if node.type == "binary_expression" else (
+            node.named_children[0] if node.named_children else None)  # fmt: skip
+    if node is None:
+        return False
+    if node.type == "string":
+        return (string_value(node) or "").startswith(("?", "&", "#"))
+    if node.type == "template_string":
+        first = node.named_children[0] if node.named_children else None
+        return first is not None and first.type == "string_fragment" and text(first).startswith(("?", "&", "#"))
+    return False
 
 
 def callee_of(call: Node) -> Node | None:

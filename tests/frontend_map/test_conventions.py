@@ -4,6 +4,7 @@ calls written out. The storefront fixture shows them together; these rows pin ea
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,21 @@ CALLS: list[tuple[str, dict[str, str], list[tuple[Any, ...]]]] = [
       (None, None, "the URL is `useMutation(…)` (it has no mutationFn: the QueryClient's mutation defaults make "
        "the request)", 6),
       ("GET", None, "the URL is `useQuery(…)` (its queryFn makes no fetch or axios call the map reads)", 7)]),
+    ("a URL appended to: a query string keeps its path, anything else makes it run-time",
+     {"c.ts": "export async function go(p?: string) {\n  let url = '/api/products/';\n  if (p) url += `?page=${p}`;\n"
+              "  fetch(url);\n  let other = '/api/';\n  other += p;\n  fetch(other);\n}\n"},
+     [("GET", "/api/products/", "matched", 4),
+      ("GET", None, "the URL is `other` (`other` is appended to at app/c.ts:6 with more than a query string: its "
+       "value is known only at run time)", 7)]),
+    ("a query string added by a ternary leaves a path parameter whole",
+     {"c.ts": "export async function GET(_: Request, { params }: { params: { id: string } }) {\n"
+              "  const qs = new URLSearchParams().toString();\n"
+              "  return fetch(`/api/orders/${params.id}/${qs ? `?${qs}` : ''}`);\n}\n"},
+     [("GET", "/api/orders/{id}/", "matched", 3)]),
+    ("a component whose request depends on its props is called at each element",
+     {"c.tsx": "function Viewer({ url }: { url: string }) { fetch(url); return null; }\n"
+               "export const Card = ({ id }: { id: string }) => <Viewer url={`/api/orders/${id}/`} />;\n"},
+     [("GET", "/api/orders/{id}/", "matched", 2)]),
     ("dynamic imports are followed",
      {"c.ts": "import dynamic from 'next/dynamic';\nexport const Heavy = dynamic(() => import('./heavy'));\n",
       "heavy.tsx": "export default function Heavy() { fetch('/api/orders/'); return null; }\n"},
@@ -298,3 +314,24 @@ def test_a_route_reaches_what_it_uses(tmp_path: Path, case: str, use: str, paths
              "app/page.tsx": f"{use}\nexport default function Page() {{ return null; }}\n"}  # fmt: skip
     (route,) = build_map(tree(tmp_path, files), None).routes
     assert sorted(rc.call.path or "" for rc in route.calls) == paths
+
+
+def test_an_import_chosen_at_run_time_is_named(tmp_path: Path) -> None:
+    page = ("export default async function Page({ params }: { params: { kind: string } }) {\n"
+            "  const mod = await import(`./kinds/${params.kind}`);\n  return mod.default;\n}\n")  # fmt: skip
+    result = build_map(tree(tmp_path, {"app/page.tsx": page}), None)
+    assert [(p.kind, p.file, p.message) for p in result.problems if p.kind != "tsconfig"] == [
+        ("import", "app/page.tsx", "line 2: import(`./kinds/${params.kind}`) loads a module chosen at run time: the "
+         "modules it loads and their calls are unknown")]  # fmt: skip
+
+
+def test_a_chain_of_calls_is_evaluated_once_per_link(tmp_path: Path) -> None:
+    # each link's object was evaluated twice (for the string method, then for the callee): 2^n for n links
+    chain = "".join(f".replace('{i}', '')" for i in range(20))
+    lib = f"function strip(s: string) {{ return s{chain}; }}\nexport const label = (s: string) => strip(s);\n"
+    page = ("import { label } from './lib';\nexport default function Page() {\n"
+            "  fetch('/api/cart/?q=' + label(window.name)); return null;\n}\n")  # fmt: skip
+    started = time.monotonic()
+    result = build_map(tree(tmp_path, {"app/lib.ts": lib, "app/page.tsx": page}), None)
+    assert time.monotonic() - started < 3
+    assert [c.path for c in result.calls] == ["/api/cart/"]
