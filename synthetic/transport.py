@@ -6,6 +6,14 @@
   socket timeouts), connect, TLS handshake, sending, the response head and the body. Socket timeouts bound
   single reads only, so a target that trickles a byte every half second never trips them; a watchdog thread
   shuts the socket down when the deadline passes, which ends whatever read or write is blocked on it.
+  Through an HTTP(S) proxy (``HTTP_PROXY``, ``HTTPS_PROXY``) the same holds: the proxy's connection is ours.
+  **Not through a SOCKS proxy** (``ALL_PROXY=socks5h://…``, with PySocks installed; without it such a request
+  fails with ``connect``): urllib3's SOCKS connections make their socket inside PySocks, so the watchdog never
+  sees it; the connect and the SOCKS handshake are bounded per operation by the connect timeout (at most
+  ``CONNECT_TIMEOUT_SECONDS``), each read of the head and body by what was left of the deadline when the request
+  was sent, the body between reads by the deadline (``_read_body``), and the proxy's name (and the target's,
+  with ``socks5://`` or ``socks4://``) is resolved by PySocks without a bound. Bringing SOCKS under the deadline
+  would take PySocks as a dependency and connection classes of its own (README, the paragraph on proxies).
 * **byte caps**: the response head at ``MAX_RESPONSE_HEAD_BYTES`` (status line and headers together), the
   body at ``max_bytes`` both as it arrives and after decoding. We ask for ``gzip, deflate`` and decode them
   here in bounded steps, so a compression bomb stops at the cap instead of being inflated first.
@@ -865,6 +873,7 @@ def _resolve(host: str, port: int, guard: _Guard) -> list[Any]:
 
     threading.Thread(target=lookup, name="transport-resolve", daemon=True).start()
     if not done.wait(max(guard.remaining(), 0.0)):
+        guard.fire()  # the deadline passed: what the watchdog does, now, so the failure names the phase
         raise TimeoutError(f"resolving {host} did not finish in time")
     if isinstance(found[0], BaseException):
         raise found[0]
@@ -910,6 +919,8 @@ def _connect(conn: HTTPConnection) -> socket.socket:
         guard.timings.enter("tls" if tls else "processing")
         return sock
     if isinstance(failure, TimeoutError):
+        if guard.remaining() <= 0:
+            guard.fire()  # the socket's timeout was the deadline: as above, the failure names the phase
         raise ConnectTimeoutError(
             conn, f"Connection to {conn.host} timed out. (connect timeout={timeout})"
         ) from failure

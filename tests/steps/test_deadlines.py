@@ -2,10 +2,11 @@
 
 Socket timeouts bound single reads, so a target that sends its head a byte every half second never trips them;
 the transport's watchdog ends the exchange at the deadline instead. One table of targets that stall in each
-phase (connect too: a full accept queue leaves the SYN unanswered; name resolution cannot be made to hang here,
-it runs in a thread the deadline does not wait for), one of the OpenAPI document fetch (time, size before and
-after decompression, document bounds), and eight hung runs next to a healthy one. "Ended by the deadline
-+ 1.5 s" is the behaviour under test, not a speed claim.
+phase (name resolution too: ``socket.getaddrinfo`` is made to block far past the deadline for one name, as a
+resolver that never answers does, since it ignores socket timeouts; connect: a full accept queue leaves the SYN
+unanswered), one of the OpenAPI document fetch (time, size before and after decompression, document bounds),
+eight hung runs next to a healthy one, and an exporter that keeps answering while a probe's name hangs.
+"Ended by the deadline + 1.5 s" is the behaviour under test, not a speed claim.
 """
 
 from __future__ import annotations
@@ -15,19 +16,25 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import pytest
+import requests
 
 from synthetic.result import RunResult
 from synthetic.transport import pending_guards
+from tests.exporter import conftest as exporter_fixtures
+from tests.exporter.conftest import RunningExporter
 from tests.harness.hostile_target import HostileTarget, compressed_zeros, serve_hostile
 from tests.steps.stub import describe, run_steps, self_signed_certificate, step
 
 DEADLINE = 2.0
 SLACK = 1.5
+
+serve_exporter = exporter_fixtures.serve_exporter  # an exporter served in-process (tests/exporter/conftest.py)
 
 
 @pytest.fixture
@@ -52,37 +59,71 @@ def tls_hostile(tmp_path: Path) -> Iterator[tuple[HostileTarget, Path]]:
         yield target, cert
 
 
+HANGING_NAME = "resolver-never-answers.test"
+
+
+@pytest.fixture
+def hanging_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """``socket.getaddrinfo`` blocks for ``HANGING_NAME`` (a minute, far past any deadline here) and answers
+    every other name as before; set the event to let the blocked lookups go (the fixture does at the end)."""
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == HANGING_NAME:
+            release.wait(60)
+            raise socket.gaierror(socket.EAI_AGAIN, "the test's resolver gave up")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        yield release
+    finally:
+        release.set()
+
+
 def _timed(base_url: str, steps: str, target: str = "") -> tuple[RunResult, float]:
     started = time.monotonic()
     run = run_steps(base_url, steps, target=target, timeout=f"{DEADLINE}s")
     return run, time.monotonic() - started
 
 
-# (route and query, extra step fields, the phase the message names)
+class Stall(NamedTuple):
+    route: str
+    query: str
+    extra: str  # extra step fields
+    phase: str  # what the message names
+    host: str = ""  # the target's host name instead of its address (HANGING_NAME: the lookup never ends)
+
+
 STALLS = [
-    ("/trickle-head", "{every: 0.5}", "", "the response head was arriving"),  # the reported case
-    ("/trickle-head", "{every: 0.05}", "", "the response head was arriving"),
-    ("/hang", "{}", "", "the response head was arriving"),
-    ("/trickle-body", "{every: 0.1, bytes: 100}", "", "the body was arriving"),
-    ("/trickle-body", "{every: 0.5, bytes: 100, type: application/json}", "", "the body was arriving"),
-    ("/chain", "{n: 6, every: 0.6}", "", "the response head was arriving"),  # each hop in time, not the chain
-    ("/redirect", "{to: /trickle-head}", "", "the response head was arriving"),
-    ("/redirect", "{to: '/trickle-body?every=0.2'}", "", "the body was arriving"),
-    ("/trickle-head", "{every: 0.5}", "\n  retries: 3", "the response head was arriving"),  # retries share it
+    Stall("/trickle-head", "{every: 0.5}", "", "the response head was arriving"),  # the reported case
+    Stall("/trickle-head", "{every: 0.05}", "", "the response head was arriving"),
+    Stall("/hang", "{}", "", "the response head was arriving"),
+    Stall("/trickle-body", "{every: 0.1, bytes: 100}", "", "the body was arriving"),
+    Stall("/trickle-body", "{every: 0.5, bytes: 100, type: application/json}", "", "the body was arriving"),
+    Stall("/chain", "{n: 6, every: 0.6}", "", "the response head was arriving"),  # each hop in time, not the chain
+    Stall("/redirect", "{to: /trickle-head}", "", "the response head was arriving"),
+    Stall("/redirect", "{to: '/trickle-body?every=0.2'}", "", "the body was arriving"),
+    Stall("/trickle-head", "{every: 0.5}", "\n  retries: 3", "the response head was arriving"),  # retries share it
+    Stall("/ok", "{}", "", "the name was being resolved", host=HANGING_NAME),
+    Stall("/ok", "{}", "\n  retries: 3", "the name was being resolved", host=HANGING_NAME),
 ]
 
 
-@pytest.mark.parametrize(("route", "query", "extra", "phase"), STALLS, ids=[f"{r[0]} {r[1]}{r[2]}" for r in STALLS])
+@pytest.mark.parametrize("stall", STALLS, ids=[f"{r.host or ''}{r.route} {r.query}{r.extra}" for r in STALLS])
 def test_a_target_that_stalls_in_any_phase_ends_the_run_at_its_deadline(
-    hostile: HostileTarget, route: str, query: str, extra: str, phase: str
+    hostile: HostileTarget, hanging_resolver: threading.Event, stall: Stall
 ) -> None:
+    base_url = f"http://{stall.host}:{hostile.port}" if stall.host else hostile.url
     run, elapsed = _timed(
-        hostile.url,
-        f"- name: stalled\n  http: {{path: {route}, query: {query}}}{extra}\n- name: after\n  http: {{path: /ok}}",
+        base_url,
+        f"- name: stalled\n  http: {{path: {stall.route}, query: {stall.query}}}{stall.extra}\n"
+        "- name: after\n  http: {path: /ok}",
     )
     stalled = step(run, "stalled")
     assert (stalled.status, stalled.reason) == ("failed", "timeout"), describe(run)
-    assert stalled.message == f"no answer in time: the run's deadline passed while {phase}", stalled.message
+    assert stalled.message == f"no answer in time: the run's deadline passed while {stall.phase}", stalled.message
     assert elapsed <= DEADLINE + SLACK, f"a {DEADLINE}s run took {elapsed:.1f}s"
     assert stalled.duration <= DEADLINE + SLACK
     assert step(run, "after").status == "skipped"
@@ -231,3 +272,51 @@ def test_eight_hung_runs_end_at_their_deadline_and_a_healthy_run_beside_them_pas
         assert run.reason == "timeout", f"{name}: {describe(run)}"
         assert elapsed <= DEADLINE + SLACK, f"{name} took {elapsed:.1f}s"
     assert pending_guards() == 0
+
+
+def test_a_name_that_never_resolves_holds_only_its_own_probe(
+    hostile: HostileTarget, hanging_resolver: threading.Event, serve_exporter: Callable[..., RunningExporter]
+) -> None:
+    """Two probes of a target whose name hangs end at their deadline, one after the other (the first one's
+    lookup, still blocked, holds nothing), while ``/metrics``, ``/-/healthy`` and a healthy pair's probe answer."""
+    config = f"""
+targets:
+  hangs: {{base_url: "http://{HANGING_NAME}:{hostile.port}"}}
+  healthy: {{base_url: "{hostile.url}"}}
+workflows:
+  journey:
+    targets: [hangs, healthy]
+    timeout: {DEADLINE}s
+    steps:
+      - {{name: home, http: {{path: /ok}}}}
+"""
+    running = serve_exporter(config)
+    for attempt in range(2):
+        answers: list[tuple[str, float]] = []
+
+        def probe(answers: list[tuple[str, float]] = answers) -> None:
+            started = time.monotonic()
+            answer = requests.get(f"{running.url}/probe", params={"target": "hangs", "workflow": "journey"}, timeout=30)
+            answers.append((answer.text, time.monotonic() - started))
+
+        hung = threading.Thread(target=probe)
+        hung.start()
+        polled = 0
+        while hung.is_alive():
+            for path, params in [("/metrics", {}), ("/-/healthy", {}),
+                                 ("/probe", {"target": "healthy", "workflow": "journey"})]:  # fmt: skip
+                started = time.monotonic()
+                answer = requests.get(f"{running.url}{path}", params=params, timeout=5)
+                took = time.monotonic() - started
+                assert answer.status_code == 200 and took < 1.0, f"{path} took {took:.2f}s while a name hangs"
+                if path == "/probe":
+                    assert "probe_success 1.0" in answer.text.splitlines(), answer.text
+            polled += 1
+        hung.join()
+        assert polled >= 3, f"attempt {attempt}: only {polled} rounds of polling while the probe hung"
+        ((text, elapsed),) = answers
+        assert "probe_success 0.0" in text.splitlines(), text
+        assert elapsed <= DEADLINE + SLACK, f"attempt {attempt}: a {DEADLINE}s probe answered after {elapsed:.1f}s"
+        (run, *_) = [r for r in running.exporter.history.recent() if r.target == "hangs"]
+        assert (run.reason, run.steps[0].message) == (
+            "timeout", "no answer in time: the run's deadline passed while the name was being resolved")  # fmt: skip
