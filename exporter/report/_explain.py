@@ -68,6 +68,7 @@ def explain(dsn: str, statements: list[StatementRow]) -> list[str]:
                 host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=unquote(parts.username or ""),
                 password=unquote(parts.password or ""), database=statement.schema or "",
                 connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=10, charset="utf8mb4",
+                multi_statements=False,  # the server refuses a second statement even if one got past the parse
             )  # fmt: skip
         except MySQLdb.Error as error:
             return [*problems, f"EXPLAIN: cannot connect: {_error_text(error)}"]
@@ -106,9 +107,13 @@ def _explain_one(cursor: Any, statement: StatementRow, problems: list[str]) -> N
         dict(zip(names, (None if v is None else str(v) for v in r), strict=True)) for r in cursor.fetchall()
     ]
     statement.explain = rows[:20]
+    from sqlglot import exp
+
+    aliases = {t.alias_or_name: t.name for t in select.find_all(exp.Table)}
     for row in rows:
-        table = row.get("table") or ""
-        if row.get("type") != "ALL" or row.get("key") or not table:
+        shown = row.get("table") or ""  # EXPLAIN names a table by its alias; <derived2>, <subquery3> are none
+        table = aliases.get(shown, shown)
+        if row.get("type") != "ALL" or row.get("key") or not table or table.startswith("<"):
             continue
         for column in filtered_columns(select, table):
             cursor.execute(

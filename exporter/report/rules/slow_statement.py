@@ -31,9 +31,16 @@ def evaluate(data: ReportData, thresholds: Thresholds) -> list[Finding]:
         scans = s.no_index_used > 0 and s.examined_per_sent >= thresholds.examined_per_sent
         if not (slow or scans):
             continue
-        index = s.index or (index_for(s.text) if scans else None)
+        # EXPLAIN's answer when the statement was explained; the digest text's first filter otherwise.
+        index = s.index if s.explain else (index_for(s.text) if scans else None)
         if index:
-            action = f"add the index the filter needs: {index} (check it with EXPLAIN first)"
+            checked = "EXPLAIN shows a full scan on the filtered column" if s.explain else "check it with EXPLAIN first"
+            action = f"add the index the filter needs: {index} ({checked})"
+        elif scans and s.explain:
+            action = (
+                "its EXPLAIN (Database section) finds no unindexed filtered column to index: rewrite the filter so "
+                "an index serves it (no leading wildcard, no function on the column) or make it more selective"
+            )
         elif slow:
             action = (
                 "run EXPLAIN on an example of this statement (performance_schema history) and remove what makes it slow"
