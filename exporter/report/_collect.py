@@ -432,6 +432,7 @@ class Collector:
             self.data.routes.append(row)
         if self.logs:
             self._repeated_statements(section)
+        self._statements_while_repeating()
         self.data.routes.sort(key=lambda r: -(r.p95 or 0.0))
         rows = self.data.routes[:MAX_ROWS]
         section.tables.append(
@@ -510,6 +511,28 @@ class Collector:
         if not any(r.repeated_statement for r in self.data.routes if r.repeated >= 1):
             section.notes.append("no N+1 log line found through the exemplars: the repeated statement is guessed "
                                  "from the statement digests")  # fmt: skip
+
+    def _statements_while_repeating(self) -> None:
+        """For each N+1 route the logs gave no statement for: each digest's mean rate while the route repeated
+        statements less its mean rate while it did not. A statement run per row stands out even when the N+1
+        lasted an hour of a day (where the totals against the previous period do not show it)."""
+        limit = self.thresholds.queries_per_request  # the routes the n_plus_one rule reports on
+        worst = sorted((r for r in self.data.routes if r.repeated >= 1 and not r.repeated_statement
+                        and (r.queries_p95 or 0.0) >= limit), key=lambda r: -r.repeated)  # fmt: skip
+        step = max(60, self.window.seconds // 720)  # at most 720 points a subquery
+        rate = f"{max(600, 2 * step)}s"  # a few scrapes (or backfilled samples) in each
+        calls = f"sum by (digest) (rate(mysql_perf_schema_events_statements_total[{rate}]))"
+        for row in worst[:MAX_N_PLUS_ONE_ROUTES]:
+            route = row.route.replace("\\", "\\\\").replace('"', '\\"')
+            repeating = f'sum(rate(django_db_repeated_queries_total{{route="{route}"}}[{rate}])) > 0'
+            try:
+                outside = _by(self.q(f"avg_over_time(({calls} unless on() ({repeating}))[$P:{step}s])"), "digest")
+                if not outside:
+                    continue  # repeating all along (or no digests): the previous period tells more
+                during = _by(self.q(f"avg_over_time(({calls} and on() ({repeating}))[$P:{step}s])"), "digest")
+            except QueryError:  # the guess from the totals remains
+                continue
+            row.while_repeating = {key[0]: value - outside.get(key, 0.0) for key, value in during.items()}
 
     # -- database ------------------------------------------------------------------------------------------
     def database(self) -> Section:

@@ -77,6 +77,9 @@ class RouteRow:
     queries_p95: float | None = None
     repeated: float = 0.0  # N+1 detections (django_db_repeated_queries_total) in the period
     repeated_statement: str | None = None
+    # statement digest -> its calls per second while the route repeated statements less those while it did
+    # not; empty when the route repeated them through the whole period (or the logs named the statement)
+    while_repeating: dict[str, float] = field(default_factory=dict)
 
     @property
     def error_ratio(self) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .._model import Finding, ReportData, StatementRow, Thresholds
+from .._model import Finding, ReportData, RouteRow, StatementRow, Thresholds
 from ._common import runbook
 
 # A lookup of rows of one table (no join) by a condition: SELECT … FROM `shop_category` WHERE `shop_category`.`id` = ?
@@ -26,14 +26,18 @@ def _field(table: str) -> str:
     return table.split("_", 1)[1] if "_" in table else table
 
 
-def _likely_statement(statements: list[StatementRow], route_requests: float) -> StatementRow | None:
-    """The single-table lookup that grew most against the previous period and runs far more often than the
-    route is called: a statement repeated per row."""
-    lookups = [
-        s for s in statements
-        if repeated_table(s.text) and s.calls >= 2 * max(route_requests, 1.0) and s.calls > s.previous_calls
-    ]  # fmt: skip
-    return max(lookups, key=lambda s: s.calls - s.previous_calls) if lookups else None
+def _likely_statement(statements: list[StatementRow], route: RouteRow) -> StatementRow | None:
+    """The single-table lookup a route repeated per row: the one that ran most more often while the route
+    repeated statements than while it did not, or (when it repeated them all period) the one that grew most
+    against the previous period and runs far more often than the route is called."""
+    lookups = [s for s in statements if repeated_table(s.text)]
+    if route.while_repeating:
+        excess = {id(s): route.while_repeating.get(s.digest, 0.0) for s in lookups}
+        best = max((s for s in lookups if excess[id(s)] > 0), key=lambda s: excess[id(s)], default=None)
+        if best is not None:
+            return best
+    grown = [s for s in lookups if s.calls >= 2 * max(route.requests, 1.0) and s.calls > s.previous_calls]
+    return max(grown, key=lambda s: s.calls - s.previous_calls) if grown else None
 
 
 def evaluate(data: ReportData, thresholds: Thresholds) -> list[Finding]:
@@ -42,7 +46,7 @@ def evaluate(data: ReportData, thresholds: Thresholds) -> list[Finding]:
     for r in data.routes:
         if r.repeated < 1 or r.queries_p95 is None or r.queries_p95 < thresholds.queries_per_request:
             continue
-        statement = r.repeated_statement or (s.text if (s := _likely_statement(data.statements, r.requests)) else None)
+        statement = r.repeated_statement or (s.text if (s := _likely_statement(data.statements, r)) else None)
         table = repeated_table(statement) if statement else None
         if table:
             related = _field(table)
