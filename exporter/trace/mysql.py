@@ -116,7 +116,9 @@ def _clock_origin(cursor: Any) -> float:
     row = cursor.fetchone()
     after = time.time()
     if row is None or row[0] is None:  # consumer off: fall back to the server's uptime (a second's precision)
-        cursor.execute("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'")
+        # performance_schema.global_status: MySQL 8 has no information_schema.GLOBAL_STATUS, MariaDB has both
+        # (10.5+), and the trace's user needs no grant beyond performance_schema.
+        cursor.execute("SELECT VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'UPTIME'")
         uptime = cursor.fetchone()
         return after - float(uptime[0]) if uptime else after
     return (before + after) / 2 - row[0] / 1e12

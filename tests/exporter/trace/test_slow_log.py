@@ -39,3 +39,29 @@ def test_statements_of_the_id_come_from_the_slow_log(mariadb: MariaDB, tmp_path:
     assert "SELECT SLEEP(0.2), 1 AS one" in statement.fields["statement"]
     assert statement.fields["duration_ms"] >= 200 and statement.fields["rows_sent"] == 1
     assert abs(statement.start - (time.time() - 0.2)) < 60
+
+
+def test_the_statement_clock_is_read_with_and_without_the_current_statements_consumer(mariadb: MariaDB) -> None:
+    """performance_schema's timer zero comes from this very statement's timer, or, with the current-statements
+    consumer off, from the server's uptime in performance_schema.global_status (MySQL 8 has no
+    information_schema.GLOBAL_STATUS): both agree with the wall clock within the uptime's second."""
+    from exporter.trace import mysql
+
+    def origin() -> float:
+        connection = mariadb.connect()
+        try:
+            return mysql._clock_origin(connection.cursor())
+        finally:
+            connection.close()
+
+    consumer = "WHERE NAME = 'events_statements_current'"
+    (enabled,) = mariadb.query(f"SELECT ENABLED FROM performance_schema.setup_consumers {consumer}")[0]
+    precise = origin()
+    try:
+        mariadb.query(f"UPDATE performance_schema.setup_consumers SET ENABLED = 'NO' {consumer}")
+        from_uptime = origin()
+    finally:
+        mariadb.query(f"UPDATE performance_schema.setup_consumers SET ENABLED = %s {consumer}", (enabled,))
+    assert enabled == "YES"
+    assert abs(from_uptime - precise) < 1.5, (precise, from_uptime)
+    assert precise < time.time()
