@@ -31,7 +31,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from django_integration.conf import DEFAULTS
-from tests.distribution import Install, Venv, clean_env, pinned
+from tests.distribution import PYPROJECT, Install, Venv, clean_env, pinned, requirement_name
 from tests.harness.processes import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -238,6 +238,34 @@ def test_the_install_commands_name_a_clone_and_this_versions_wheel() -> None:
     assert ["pip", "install", "/path/to/workflow-exporter"] in commands
     assert ["pip", "install", f"./workflow_exporter-{version}-py3-none-any.whl"] in commands
     assert f"workflow_exporter-{version}-py3-none-any.whl[exporter]" in README.read_text()
+
+
+# Extras for working on this repository, not for users: the README's extras table leaves them out.
+DEVELOPMENT_EXTRAS = {"demo", "test", "dev", "dist", "bench"}
+
+
+def test_the_extras_table_lists_every_extra_with_everything_it_installs() -> None:
+    text = README.read_text()
+    table = text[text.index("| extra | adds | for |") :].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| ([^|]+) \|", table, flags=re.MULTILINE))
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert set(rows) == set(extras) - DEVELOPMENT_EXTRAS
+
+    def installs(extra: str) -> set[str]:
+        """The distributions an extra names, the extras it pulls in (``workflow-exporter[...]``) expanded."""
+        names: set[str] = set()
+        for requirement in extras[extra]:
+            if requirement.startswith("workflow-exporter["):
+                for included in requirement.split("[", 1)[1].rstrip("]").split(","):
+                    names |= installs(included)
+            else:
+                names.add(requirement_name(requirement))
+        return names
+
+    for extra, adds in rows.items():
+        named = adds.lower().replace(" ", "")  # "Django REST framework" names djangorestframework
+        missing = {name for name in installs(extra) if name not in named}
+        assert not missing, f"the README's `{extra}` row does not name {sorted(missing)}"
 
 
 def test_the_prometheus_snippet_sends_the_token() -> None:
