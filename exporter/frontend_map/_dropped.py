@@ -11,6 +11,7 @@ its requests depend on arguments known only at run time.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -19,6 +20,8 @@ from ._engine import CLASS_TYPES, FUNCTION_TYPES, CallSpec, Engine, Module, _dec
 from ._model import Call
 from ._parse import line, string_value, text, walk
 from ._values import AxiosInstance, Func, Package, ParamRef, Text, Value, as_text
+
+HANDLER_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def dropped_wrappers(engine: Engine, module: Module) -> Iterator[tuple[CallSpec, Call]]:
@@ -99,7 +102,7 @@ def _param_text(function: Node, ref: ParamRef) -> str:
     pattern = node.child_by_field_name("pattern") if node is not None else None
     name = text(pattern if pattern is not None else node) if node is not None else ref.name
     if pattern is not None and pattern.type in ("object_pattern", "array_pattern") and ref.path:
-        return ref.path[-1]
+        return ".".join(ref.path)  # `{ params }` and params.next: the names the source gives
     return ".".join((name.split(":")[0].strip()[:40], *ref.path))
 
 
@@ -195,6 +198,13 @@ def _named(engine: Engine, module: Module, name: Node, kind: str) -> str:
     binding = engine.lookup(module, name, text(name))
     if module.parsed is None or binding is None:
         return label
+    entry = posixpath.basename(module.rel).split(".")[0]
+    if not kind and _is_exported(engine, module, text(name)):
+        if entry == "route" and text(name) in HANDLER_METHODS:
+            return f"the route handler `{text(name)}`, which Next.js calls with the request"
+        if entry in ("page", "layout", "template", "default") and _is_default(engine, module, text(name)):
+            given = "`params` and `searchParams`" if entry == "page" else "`params`"
+            return f"the {entry} component `{text(name)}`, which Next.js calls with {given}"
     places: list[str] = []
     for ref in walk(module.parsed.root):
         if ref.type not in ("identifier", "shorthand_property_identifier") or text(ref) != text(name):
@@ -229,6 +239,16 @@ def _named(engine: Engine, module: Module, name: Node, kind: str) -> str:
     if exported:
         return f"{label}, which is only exported"
     return f"{label}, not called in its module"
+
+
+def _is_default(engine: Engine, module: Module, name: str) -> bool:
+    entry = engine.export_table(module).get("default")
+    if entry is None:
+        return False
+    if entry[0] == "local":
+        return bool(entry[1] == name)
+    named = entry[1].child_by_field_name("name") if entry[0] == "node" else None
+    return named is not None and text(named) == name
 
 
 def _is_exported(engine: Engine, module: Module, name: str) -> bool:

@@ -129,6 +129,15 @@ CALLS: list[tuple[str, dict[str, str], list[tuple[Any, ...]]]] = [
     ("a wrapper only exported",
      {"c.ts": "export const get = (path: string) => fetch('/api' + path);\n"},
      [("GET", None, "the URL depends on `path`, a parameter of `get`, which is only exported: " + NO_CALL, 1)]),
+    ("a route handler and a layout whose URL comes from what Next.js passes them",
+     {"api/[...path]/route.ts": "export async function GET(request: Request) {\n"
+                                "  return fetch(`http://127.0.0.1:8000${new URL(request.url).pathname}`);\n}\n",
+      "layout.tsx": "export default function Shell({ params }: { params: { next: string } }) {\n"
+                    "  fetch(params.next);\n  return null;\n}\n", "c.ts": "export {};\n"},
+     [("GET", None, "the URL depends on `request.url.pathname`, a parameter of the route handler `GET`, which "
+       "Next.js calls with the request: " + NO_CALL, 2),
+      ("GET", None, "the URL depends on `params.next`, a parameter of the layout component `Shell`, which Next.js "
+       "calls with `params`: " + NO_CALL, 2)]),
     ("a wrapper handed to package code in a JSX prop's object",
      {"c.tsx": "import { SWRConfig } from 'swr';\nconst fetcher = (url: string) => fetch(url).then((r) => r.json());\n"
                "export const P = () => <SWRConfig value={{ fetcher }} />;\n"},
