@@ -76,12 +76,16 @@ def prometheus_config(shop_port: int, exporter_port: int, alertmanager_port: int
     return config
 
 
-def demo_exporter_config(shop_log: Path, storefront: bool = False) -> str:
-    """The shipped journeys plus a ``trace:`` section that reads the shop's log file; with ``storefront``, the
-    storefront's browser journey (synthetic/workflows/storefront.yml) too."""
+def demo_exporter_config(shop_log: Path, storefront: bool = False, prometheus: str | None = None) -> str:
+    """The shipped journeys plus a ``trace:`` section that reads the shop's log file and, with the demo's
+    ``prometheus`` URL, a ``report:`` section (``/report``); with ``storefront``, the storefront's browser journey
+    (synthetic/workflows/storefront.yml) too."""
     shipped = (ROOT / "synthetic" / "workflows" / "demo_shop.yml").read_text()
-    added = yaml.safe_dump({"trace": {"logs": [str(shop_log)]}})
-    text = f"{shipped}\n# Added by make demo: the shop's JSON log, for /trace/<id>.\n{added}"
+    sections: dict[str, object] = {"trace": {"logs": [str(shop_log)]}}
+    if prometheus:  # the demo's last hour against the hour before; rebuilt at most every minute
+        sections["report"] = {"prometheus": prometheus, "since": "1h", "refresh": "1m"}
+    added = yaml.safe_dump(sections)
+    text = f"{shipped}\n# Added by make demo: the shop's JSON log, for /trace/<id>; the report's Prometheus.\n{added}"
     if not storefront:
         return text
     config = yaml.safe_load(text)
@@ -188,8 +192,10 @@ def main() -> None:
     if node_problem is None:  # no storefront, no browser journey: nothing to install Chromium for
         install_chromium()
     browser_problem = browser_steps_problem()
-    exporter_config.write_text(demo_exporter_config(Path(env["DJANGO_LOG_FILE"]), storefront=not node_problem
-                                                    and not browser_problem))  # fmt: skip
+    prometheus = shutil.which("prometheus")
+    exporter_config.write_text(demo_exporter_config(
+        Path(env["DJANGO_LOG_FILE"]), storefront=not node_problem and not browser_problem,
+        prometheus=f"http://127.0.0.1:{ports['prometheus']}" if prometheus else None))  # fmt: skip
     processes["exporter"] = (
         f"{sys.executable} -m exporter --config.file={exporter_config}"
         f" --web.listen-address=127.0.0.1:{ports['exporter']}"
@@ -218,8 +224,8 @@ def main() -> None:
         # Debian's Alertmanager has no web UI: its API (or amtool) shows the alerts.
         urls["Alertmanager"] = f"http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts"
         urls["notifications"] = f"http://127.0.0.1:{ports['shop']}/_demo/notifications/"
-    prometheus = shutil.which("prometheus")
     if prometheus:
+        urls["report"] = f"http://127.0.0.1:{ports['exporter']}/report"
         config = prometheus_config(ports["shop"], ports["exporter"], ports["alertmanager"] if alertmanager else None)
         (STATE / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         processes["prometheus"] = (

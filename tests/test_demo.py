@@ -107,7 +107,7 @@ def test_demo_serves_the_shop_ctrl_c_stops_everything_and_a_restart_keeps_the_ru
         # Every page the banner prints answers with the packages installed here (Debian's Prometheus has only the
         # classic UI, its Alertmanager only the API); the storefront builds for a minute and is tested elsewhere.
         banner = dict(re.findall(r"^  (\S[^\n]*?) +(http://127\.0\.0\.1:\d+\S*)", output, re.M))
-        assert {"Prometheus", "Alertmanager", "notifications"} <= set(banner), banner
+        assert {"Prometheus", "Alertmanager", "notifications", "report"} <= set(banner), banner
         for name, url in banner.items():
             if name != "storefront":
                 wait_until(functools.partial(answers, url), 30, f"{name} at {url}")
