@@ -36,9 +36,29 @@ class OneQueryView(APIView):
         return Response({"ok": True, "name": row[0]})
 
 
+class ManyQueriesView(APIView):
+    """``queries`` statements per request: the one-row SELECT of ``OneQueryView`` for ids 1..queries.
+
+    The shape of an N+1 (one statement, different parameters), which is how a request gets to 100 statements in
+    practice; the integration's N+1 detection sees it and adds its warning line (and counter) per request.
+    """
+
+    queries = 10
+
+    def get(self, request: Request) -> Response:
+        names = []
+        with connection.cursor() as cursor:
+            for item_id in range(1, self.queries + 1):
+                cursor.execute("SELECT name FROM bench_item WHERE id = %s", [item_id])
+                names.append(cursor.fetchone()[0])
+        return Response({"ok": True, "names": len(names)})
+
+
 urlpatterns = [
     path("nodb/", NoDbView.as_view(), name="nodb"),
     path("db/", OneQueryView.as_view(), name="db"),
+    path("db10/", ManyQueriesView.as_view(queries=10), name="db10"),
+    path("db100/", ManyQueriesView.as_view(queries=100), name="db100"),
 ]
 
 

@@ -20,7 +20,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any
 
@@ -108,6 +108,15 @@ class JsonFormatter(_BaseJsonFormatter):
         kwargs.setdefault("reserved_attrs", _RESERVED)
         super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
         self._encoder = json.JSONEncoder(ensure_ascii=self.json_ensure_ascii, allow_nan=False, check_circular=False)
+        self._encode = _reused_encoder(self._encoder)
+        # python-json-logger's add_fields at our settings is "the three fields, renamed, then every attribute of the
+        # record it does not reserve": done in one loop when nothing (options, a subclass) makes it more than that.
+        self._plain_fields = (
+            self._required_fields == ["levelname", "name", "message"]
+            and self.rename_fields == {"levelname": "level", "name": "logger"}
+            and not (self.defaults or self.static_fields or self.timestamp or self.rename_fields_keep_missing)
+            and type(self).add_fields is JsonFormatter.add_fields
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         """One JSON line; if anything fails, still one JSON line (see :meth:`fallback_line`), counted once."""
@@ -134,12 +143,36 @@ class JsonFormatter(_BaseJsonFormatter):
             message_dict["exc_info"] = record.exc_text
         if record.stack_info and not message_dict.get("stack_info"):
             message_dict["stack_info"] = self.formatStack(record.stack_info)
-        log_data: dict[str, Any] = {}
-        self.add_fields(log_data, record, message_dict)
+        log_data: dict[str, Any] | None = None
+        if self._plain_fields and not message_dict and record.name != "django.server":
+            log_data = self._record_fields(record)
+        if log_data is None:
+            log_data = {}
+            self.add_fields(log_data, record, message_dict)
         safe, failures = self._json_safe(log_data)
         if failures:
             _count_once(record)
-        return self.prefix + self._encoder.encode(safe)
+        return self.prefix + self._encode(safe)
+
+    def _record_fields(self, record: logging.LogRecord) -> dict[str, Any] | None:
+        """What :meth:`add_fields` gives for a record without a dict message, exception or stack (same fields, same
+        order), in one loop; None for a record it cannot say that of (a key that is not a string)."""
+        attributes = record.__dict__
+        log_data = {
+            "level": attributes.get("levelname"),
+            "logger": attributes.get("name"),
+            "message": attributes.get("message"),
+        }
+        skip = self._skip_fields
+        for key, value in attributes.items():
+            if key in skip:
+                continue
+            if key.__class__ is not str:
+                return None
+            if not key.startswith("_"):
+                log_data[key] = value
+        log_data["timestamp"] = _timestamp(record)
+        return log_data
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_data, record, message_dict)
@@ -214,8 +247,51 @@ class JsonFormatter(_BaseJsonFormatter):
             return _LOST_LINE
 
 
+# The text of the last second formatted: lines come many per second, strftime and gmtime cost ~1 µs.
+_last_second: tuple[int, str] = (-1, "")
+
+
+def _reused_encoder(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` for a dict, without making a new C encoder on every call (what ``encode`` does).
+
+    The C encoder is made with the arguments ``JSONEncoder.iterencode`` passes it, so the text is the same; without
+    it (another Python), ``encoder.encode`` itself.
+    """
+    from json import encoder as json_encoder
+
+    c_make_encoder = getattr(json_encoder, "c_make_encoder", None)  # the C accelerator; not in typeshed
+    encode_basestring = json_encoder.encode_basestring
+    encode_basestring_ascii = json_encoder.encode_basestring_ascii
+    if c_make_encoder is None or encoder.indent is not None or encoder.check_circular:
+        return encoder.encode
+    make = c_make_encoder(
+        None,
+        encoder.default,
+        encode_basestring_ascii if encoder.ensure_ascii else encode_basestring,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    join = "".join
+
+    def encode(data: Any) -> str:
+        if data.__class__ is not dict:
+            return encoder.encode(data)
+        return join(make(data, 0))
+
+    return encode
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+    global _last_second
+    second = int(record.created)
+    cached = _last_second  # one read: another thread may replace it, never half of it
+    if cached[0] != second:
+        cached = _last_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int(record.msecs):03d}Z"
 
 
 def _plain_id(value: Any) -> str | None:

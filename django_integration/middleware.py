@@ -19,7 +19,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 from . import _streaming, correlation
-from ._failopen import guard, report
+from ._failopen import report
 from .conf import app_settings
 from .correlation import REQUEST_ID_HEADER, RequestState
 from .db import report_repeated_queries
@@ -32,6 +32,9 @@ request_logger = logging.getLogger("django_integration.request")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
 _STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+_EXPOSE = "Access-Control-Expose-Headers"
+# Exposed in this order: the ID first (always), then Server-Timing (when on).
+_EXPOSED_WITH_TIMING = (REQUEST_ID_HEADER, "Server-Timing")
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
@@ -51,6 +54,15 @@ def _append_header_value(response: HttpResponseBase, header: str, value: str) ->
         response[header] = value
     elif value.lower() not in {item.strip().lower() for item in existing.split(",")}:
         response[header] = f"{existing}, {value}"
+
+
+def _append_header_values(response: HttpResponseBase, header: str, values: tuple[str, ...]) -> None:
+    """``_append_header_value`` for each of ``values`` in turn, with one header write in the usual case."""
+    if not response.get(header):
+        response[header] = ", ".join(values)
+        return
+    for value in values:
+        _append_header_value(response, header, value)
 
 
 class RequestMonitoringMiddleware:
@@ -94,8 +106,10 @@ class RequestMonitoringMiddleware:
         """URL resolution is done: from here on SQL comments and log lines carry the route."""
         state = correlation.current_request()
         if state is not None:
-            with guard("route"):
+            try:
                 state.route = route_of(request)
+            except Exception as error:
+                report("route", error)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         state = correlation.current_request()
@@ -122,9 +136,11 @@ class RequestMonitoringMiddleware:
         duration = time.perf_counter() - state.started
         try:
             response[REQUEST_ID_HEADER] = state.correlation_id
-            _append_header_value(response, "Access-Control-Expose-Headers", REQUEST_ID_HEADER)
             if app_settings.server_timing:
+                _append_header_values(response, _EXPOSE, _EXPOSED_WITH_TIMING)
                 self._server_timing(response, state, duration)
+            else:
+                _append_header_value(response, _EXPOSE, REQUEST_ID_HEADER)
         except Exception as error:
             report("response_headers", error)
         if response.streaming:
@@ -178,7 +194,6 @@ class RequestMonitoringMiddleware:
             "Server-Timing",
             f'app;dur={app_ms:.1f}, db;dur={db_ms:.1f};desc="{state.db_queries} {plural}"',
         )
-        _append_header_value(response, "Access-Control-Expose-Headers", "Server-Timing")
         allow = app_settings.timing_allow_origin
         if allow:
             response["Timing-Allow-Origin"] = allow
