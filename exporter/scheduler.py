@@ -5,7 +5,10 @@ twice at once. Runs execute in a thread pool, each bounded by its workflow's tim
 holds one worker at most and never delays the other pairs.
 
 Each run's lateness (how long after its due time it started in a worker: the scheduler's wake-up plus the wait
-for a free worker) is logged at DEBUG by the ``exporter.scheduler`` logger, with ``lateness_seconds``.
+for a free worker) is logged at DEBUG by the ``exporter.scheduler`` logger, with ``lateness_seconds``. A run that
+starts late moves its pair's next run by as much (due one interval after the late start), so runs that came due
+together (every pair's first run falls within ``first_run_within`` of the start) spread out over the time the
+exporter took to start them, instead of coming due together again at every interval.
 """
 
 from __future__ import annotations
@@ -97,20 +100,24 @@ class Scheduler:
                 now = self._clock()
                 due = [job for job in self._jobs.values() if job.next_due <= now]
                 for job in due:
-                    due_at = job.next_due
-                    job.next_due = max(due_at + self._interval(job.workflow), now)
+                    due_at, interval = job.next_due, self._interval(job.workflow)
+                    job.next_due = max(due_at + interval, now)
                     if job.running:
                         if self._on_skip:
                             self._on_skip(job.workflow, job.target)
                         continue
                     job.running = True
-                    self._executor.submit(self._execute, job, due_at)
+                    self._executor.submit(self._execute, job, due_at, interval)
                 upcoming = min((job.next_due for job in self._jobs.values()), default=now + 1.0)
                 self._wake.wait(timeout=max(0.01, min(upcoming - self._clock(), 1.0)))
 
-    def _execute(self, job: _Job, due_at: float) -> None:
+    def _execute(self, job: _Job, due_at: float, interval: float) -> None:
+        started = self._clock()
+        lateness = started - due_at
+        if lateness > 0:
+            with self._wake:
+                job.next_due = max(job.next_due, started + interval)
         if logger.isEnabledFor(logging.DEBUG):
-            lateness = self._clock() - due_at
             logger.debug("run of %s on %s starts %.3f s after its due time", job.workflow.name, job.target.name,
                          lateness, extra={"workflow": job.workflow.name, "target": job.target.name,
                                           "lateness_seconds": round(lateness, 4)})  # fmt: skip

@@ -114,3 +114,35 @@ def test_each_run_logs_its_lateness_at_debug(caplog) -> None:
     assert {(record.workflow, record.target) for record in late} == {("fast", "a"), ("fast", "b")}
     # Due at most 50 ms apart and nothing else running: each starts within a second of its due time.
     assert all(0 <= record.lateness_seconds < 1.0 for record in late), [r.lateness_seconds for r in late]
+
+
+def test_runs_that_started_late_together_spread_out_instead_of_coming_due_together_again(caplog) -> None:
+    # Eight pairs come due at once; one worker takes 30 ms a run, so the last starts ~0.2 s late. Each pair's next
+    # run is due an interval after its own (late) start, so from the second round on nothing waits for a worker.
+    config = "targets:\n  a: {base_url: 'http://127.0.0.1:9'}\nworkflows:\n" + "".join(
+        f"  w{i}:\n    targets: [a]\n    interval: 500ms\n    timeout: 100ms\n"
+        "    steps: [{name: s, http: {path: /}}]\n"
+        for i in range(8)
+    )
+    starts: Counter[str] = Counter()
+
+    def run_pair(workflow, target) -> None:
+        starts.update([workflow.name])
+        time.sleep(0.03)
+
+    scheduler = Scheduler(run_pair, max_concurrency=1, jitter=0.0, first_run_within=0.001)
+    scheduler.set_pairs(parse_config(config).pairs())
+    with caplog.at_level(logging.DEBUG, logger="exporter.scheduler"):
+        scheduler.start()
+        try:
+            wait_until(lambda: min(starts[f"w{i}"] for i in range(8)) >= 4, 10, "four rounds")
+        finally:
+            scheduler.stop()
+    rounds: dict[str, list[float]] = {}
+    for record in caplog.records:
+        if hasattr(record, "lateness_seconds"):
+            rounds.setdefault(record.workflow, []).append(record.lateness_seconds)
+    first = [late[0] for late in rounds.values()]
+    later = [value for late in rounds.values() for value in late[2:4]]
+    assert max(first) >= 0.15, first  # the first round queued behind one worker
+    assert max(later) < 0.1, later  # the third and fourth rounds did not
