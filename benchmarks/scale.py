@@ -362,6 +362,8 @@ def child_store_memory(args: argparse.Namespace) -> dict[str, Any]:
                     run = dataclasses.replace(template, correlation_id=new_id(), started_at=time.time())
                     exporter.store.add(run, source="scheduled")
                     exporter.metrics.record(run)
+                    if done % 1000 == 0:  # the writer's queue holds 2000 runs; a run beyond it is not stored
+                        exporter.store.flush(timeout=600)
                 failed += not run.success
                 done += 1
             elapsed += time.perf_counter() - began
@@ -402,9 +404,11 @@ def part_memory(args: argparse.Namespace, tmp: Path) -> None:
               f"{row['runs']} | **{row['rss']:.0f}** | {f'{per:.1f} KiB' if per is not None else '-'} |")  # fmt: skip
     print(
         "\nRSS per stored run: an in-process `Exporter` (a fresh child process, the run store on disk in a temp "
-        "dir, default retention: every run kept on disk, the last 200 per pair in memory) with one one-step "
-        "`http` workflow, `run_scheduled()` back to back against the target process; `gc.collect()` before each "
-        "reading.\n"
+        "dir, default retention: every run kept on disk) with one one-step `http` workflow: the first "
+        f"{args.real_runs} runs are `run_scheduled()` back to back against the target process, the rest copies of "
+        "them (a new ID and start time each) through the same `store.add()` + `metrics.record()` that "
+        "`run_scheduled()` ends with, the writer flushed every 1000 runs (its queue holds 2000). The writer is "
+        "flushed and `gc.collect()` run before each reading; ms per run is the mean up to that row.\n"
     )
     print("| runs | **RSS MiB** | runs in the store | store on disk MiB | ms per run |")
     print("|--:|--:|--:|--:|--:|")
@@ -417,8 +421,55 @@ def part_memory(args: argparse.Namespace, tmp: Path) -> None:
             f"\nRSS from {points[1]['runs']} to {points[-1]['runs']} stored runs: "
             f"{points[-1]['rss'] - points[1]['rss']:+.1f} MiB "
             f"({(points[-1]['rss'] - points[1]['rss']) * 2**20 / (points[-1]['runs'] - points[1]['runs']):.1f} bytes "
-            f"per run); failed runs: {store['failed']}."
+            f"per run); failed runs: {store['failed']}; runs not stored: {points[-1]['runs'] - points[-1]['stored']}."
         )
+
+
+# ------------------------------------------------------------------------------------------------ profile
+
+
+def run_profile(args: argparse.Namespace, tmp: Path) -> None:
+    """cProfile of ``--profile`` scheduled runs in-process: an ``Exporter`` (store on disk) with ``--pairs`` pairs,
+    ``run_scheduled()`` over them in turn against the target process, then one OpenMetrics ``/metrics`` render."""
+    import cProfile
+    import io
+    import pstats
+
+    from prometheus_client import CollectorRegistry
+
+    from exporter.service import Exporter
+
+    config = tmp / "profile.yml"
+    config.write_text(pairs_config(args.pairs, args.target_url))
+    registry = CollectorRegistry()
+    exporter = Exporter(config, registry, storage_path=tmp / "profile-store")
+    pairs = exporter.owned_pairs(exporter.config)
+    try:
+        for workflow, target in pairs[:200]:  # warm-up: sessions, first series
+            exporter.run_scheduled(workflow, target)
+        began_cpu, began = time.process_time(), time.perf_counter()
+        for i in range(args.profile):
+            exporter.run_scheduled(*pairs[i % len(pairs)])
+        cpu_ms = (time.process_time() - began_cpu) / args.profile * 1000
+        wall_ms = (time.perf_counter() - began) / args.profile * 1000
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(args.profile):
+            exporter.run_scheduled(*pairs[i % len(pairs)])
+        profiler.disable()
+    finally:
+        exporter.stop()
+    print(
+        f"\n### Where a scheduled run's CPU goes ({args.pairs} pairs configured, {args.profile} runs)\n\n"
+        f"Without the profiler: {cpu_ms:.2f} ms CPU (every thread of this process, the store's writer included) "
+        f"and {wall_ms:.2f} ms wall per `run_scheduled()`. cProfile (wall clock, this thread) of {args.profile} "
+        "more runs, top functions by own time and by cumulative time:\n"
+    )
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(args.profile_top)
+    stats.sort_stats("cumulative").print_stats(args.profile_top)
+    print("```\n" + out.getvalue().strip() + "\n```")
 
 
 # ------------------------------------------------------------------------------------------------- driver
@@ -441,6 +492,8 @@ def main() -> None:
     parser.add_argument("--memory-pairs", type=int, nargs="+", default=[1, 1000, 10000])
     parser.add_argument("--store-runs", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--real-runs", type=int, default=1000, help="stored runs that are real runs; the rest copies")
+    parser.add_argument("--profile", type=int, metavar="N", help="cProfile N in-process scheduled runs instead")
+    parser.add_argument("--profile-top", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, stores)")
     parser.add_argument("--child-store", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--target-url", help=argparse.SUPPRESS)
@@ -455,6 +508,9 @@ def main() -> None:
         target, args.target_url = bench.start_target(tmp)
         args.target_pid = target.pid
         try:
+            if args.profile:
+                run_profile(args, tmp)
+                return
             print("## Scheduling and memory at scale\n")
             print(
                 f"Machine: {os.cpu_count()} CPUs ({bench.cpu_model()}), load average before the run "
