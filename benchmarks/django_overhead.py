@@ -559,7 +559,7 @@ def driver(args: argparse.Namespace) -> None:
         cells = " | ".join(f"+{_fmt(added[c][v])} ({best[c][v] / best['bare'][v]:.2f}x)" for v in VIEWS)
         slope = (added[c]["db100"] - added[c]["db10"]) / 90
         print(f"| {c} | {cells} | {slope:+.2f} |")
-    if "ours" in configs:
+    if "ours" in configs and ("peer" in configs or "peer-full" in configs):
         print(f"\nOur overhead / the peer's overhead (goal: ≤ {GOAL}x):\n")
         print("| peer | " + " | ".join(VIEW_LABELS[v] for v in VIEWS) + " |")
         print("|---|" + ":-:|" * len(VIEWS))
