@@ -57,30 +57,11 @@ from exporter.sections import SECTIONS
 from exporter.service import Exporter
 from synthetic.config import load_config
 from synthetic.result import PHASES, RunResult, ServerTiming, StepResult
+from tests.exporter.test_metrics_lifecycle import BASE
 from tests.harness import require_binary
 
-CONFIG: dict[str, Any] = {
-    "targets": {"a": {"base_url": "http://127.0.0.1:9"}, "b": {"base_url": "http://127.0.0.1:9"}},
-    "workflows": {
-        "shop": {
-            "targets": ["a", "b"],
-            "interval": "30s",
-            "steps": [
-                {"name": "login", "http": {"path": "/login"}, "expect": {"status": 200, "max_duration": "500ms"}},
-                {"name": "cart", "http": {"path": "/cart"}, "expect": {"status": 200, "max_duration": "1s"}},
-                {"name": "pay", "http": {"path": "/pay"}},
-            ],
-        },
-        "browse": {
-            "targets": ["a", "b"],
-            "interval": "15m",
-            "steps": [
-                {"name": "list", "http": {"path": "/products"}, "expect": {"max_duration": "250ms"}},
-                {"name": "detail", "http": {"path": "/products/1"}},
-            ],
-        },
-    },
-}
+# The two-workflow, two-target config the series lifecycle tests use.
+CONFIG = BASE
 STEPS = {name: [step["name"] for step in workflow["steps"]] for name, workflow in CONFIG["workflows"].items()}
 PAIRS = [(workflow, target) for workflow in STEPS for target in ("a", "b")]
 ENCODERS: dict[Format, Callable[..., bytes]] = {
