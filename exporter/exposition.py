@@ -98,7 +98,7 @@ def _go(value: float) -> str:
     return floatToGoString(value)
 
 
-def _escape_value(value: str) -> str:
+def escape_label_value(value: str) -> str:
     """A label value as both formats write it (prometheus_client's ``_escape`` for ``allow-utf-8``)."""
     if "\\" in value or "\n" in value or '"' in value:
         return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
@@ -107,7 +107,7 @@ def _escape_value(value: str) -> str:
 
 def _exemplar_text(exemplar: Exemplar) -> str:
     """The `` # {labels} value [timestamp]`` suffix OpenMetrics writes after a sample with an exemplar."""
-    labels = ",".join(f'{name}="{_escape_value(value)}"' for name, value in sorted(exemplar.labels.items()))
+    labels = ",".join(f'{name}="{escape_label_value(value)}"' for name, value in sorted(exemplar.labels.items()))
     if exemplar.timestamp is not None:
         return f" # {{{labels}}} {_go(exemplar.value)} {exemplar.timestamp}"
     return f" # {{{labels}}} {_go(exemplar.value)}"
@@ -189,7 +189,7 @@ class _Family:
     def render(self, series: MetricWrapperBase, formats: Sequence[Format]) -> dict[Format, tuple[bytes, bytes]]:
         """The lines of one series in each of ``formats``: (sample lines, text-format ``_created`` lines)."""
         values = series._labelvalues
-        parts = [f'{name}="{_escape_value(values[index])}"' for name, index in self.sorted_labels]
+        parts = [f'{name}="{escape_label_value(values[index])}"' for name, index in self.sorted_labels]
         rendered: dict[Format, tuple[bytes, bytes]] = {}
         if not self.kind or getattr(series, "_volatile", False):
             samples = self._read_any(series, parts)
@@ -273,7 +273,7 @@ class _Family:
             else:
                 merged = dict(zip(series._labelnames, series._labelvalues, strict=True))
                 merged.update(sample_labels)
-                pairs = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(merged.items()))
+                pairs = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(merged.items()))
                 head = f"{self.name}{suffix}{{{pairs}}} "
             created = suffix in ("_created", "_gsum", "_gcount")
             samples.append((head, value, timestamp, exemplar, created))

@@ -23,7 +23,7 @@ from synthetic.config import Config
 from synthetic.result import PHASES, REASONS, RESULTS, RunResult
 
 from . import __version__
-from .exposition import CachedCounter, CachedGauge, CachedHistogram, CachedSummary, FixedCollector
+from .exposition import CachedCounter, CachedGauge, CachedHistogram, CachedSummary, FixedCollector, escape_label_value
 
 EXEMPLAR_LABEL = "correlation_id"
 RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -480,7 +480,7 @@ def probe_exposition(run: RunResult, timeout: float) -> str:
         order = sorted(range(len(labelnames)), key=labelnames.__getitem__)
         for values, value in family:
             if values:
-                labels = ",".join(f'{labelnames[i]}="{_escape_label_value(values[i])}"' for i in order)
+                labels = ",".join(f'{labelnames[i]}="{escape_label_value(values[i])}"' for i in order)
                 parts.append(f"{name}{{{labels}}} {floatToGoString(value)}\n")
             else:
                 parts.append(f"{name} {floatToGoString(value)}\n")
@@ -502,10 +502,3 @@ def probe_registry(run: RunResult, timeout: float) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(FixedCollector(metrics))
     return registry
-
-
-def _escape_label_value(value: str) -> str:
-    """A label value as prometheus_client's text format writes it."""
-    if "\\" in value or "\n" in value or '"' in value:
-        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-    return value
