@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import re
 import signal
@@ -14,10 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.conftest import REPO_ROOT
-from tests.harness import free_port, wait_until
+from tests.harness import free_port, require_binary, wait_until
 
 
 def listening(port: int) -> bool:
@@ -73,7 +75,8 @@ def stored_run(exporter: str, run_id: str) -> dict[str, Any]:
 
 
 def test_demo_serves_the_shop_ctrl_c_stops_everything_and_a_restart_keeps_the_runs(tmp_path: Path) -> None:
-    names = ("SHOP_PORT", "EXPORTER_PORT", "FRONTEND_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT")
+    names = ("SHOP_PORT", "EXPORTER_PORT", "FRONTEND_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT", "MARIADB_PORT",
+             "MYSQLD_EXPORTER_PORT")  # fmt: skip
     ports = {name: free_port() for name in names}
     demo = start_demo(tmp_path, ports, "demo.log")
     try:
@@ -107,7 +110,11 @@ def test_demo_serves_the_shop_ctrl_c_stops_everything_and_a_restart_keeps_the_ru
         # Every page the banner prints answers with the packages installed here (Debian's Prometheus has only the
         # classic UI, its Alertmanager only the API); the storefront builds for a minute and is tested elsewhere.
         banner = dict(re.findall(r"^  (\S[^\n]*?) +(http://127\.0\.0\.1:\d+\S*)", output, re.M))
-        assert {"Prometheus", "Alertmanager", "notifications", "report"} <= set(banner), banner
+        assert {"Prometheus", "Alertmanager", "notifications", "report", "mysqld_exporter"} <= set(banner), banner
+        # MariaDB and mysqld_exporter are installed here, so the demo runs on them, as the compose stack on MySQL.
+        assert f"MariaDB on 127.0.0.1:{ports['MARIADB_PORT']}" in output, output[-3000:]
+        wait_until(lambda: "mysql_up 1" in requests.get(banner["mysqld_exporter"], timeout=5).text, 30,
+                   "mysqld_exporter connected to the demo's MariaDB")  # fmt: skip
         for name, url in banner.items():
             if name != "storefront":
                 wait_until(functools.partial(answers, url), 30, f"{name} at {url}")
@@ -149,3 +156,74 @@ def test_migrations_are_committed() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def demo_script() -> Any:
+    """scripts/demo.py as a module (scripts/ is no package)."""
+    spec = importlib.util.spec_from_file_location("demo_script", REPO_ROOT / "scripts" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("env", "path", "expected"),
+    [
+        ({}, None, "mariadb:3307"),  # installed: the demo runs on it
+        ({"MARIADB_PORT": "3400"}, None, "mariadb:3400"),
+        ({"DEMO_DATABASE": "sqlite"}, None, "sqlite"),  # asked for SQLite
+        ({"DATABASE_URL": "sqlite:////tmp/mine.sqlite3"}, None, "sqlite"),  # a database of the user's own
+        ({"DATABASE_URL": "sqlite:////tmp/mine.sqlite3", "DEMO_DATABASE": "mariadb"}, None, "mariadb:3307"),
+        ({}, "empty", "sqlite: no mariadbd, mariadb-install-db, mariadb (sudo apt-get install mariadb-server)"),
+        ({"DEMO_DATABASE": "postgres"}, None, "exit: DEMO_DATABASE='postgres': expected mariadb or sqlite"),
+        ({"MARIADB_PORT": "70000"}, None, "exit: MARIADB_PORT='70000' is not a TCP port"),
+    ],
+)
+def test_the_demo_chooses_its_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], path: str | None, expected: str
+) -> None:
+    """MariaDB when it is installed and nothing else was asked for; SQLite when asked, with a database of the
+    user's own, or without the server (the banner says why); a bad choice or port is named."""
+    require_binary("mariadbd")
+    database = demo_script().script("demo_database")
+    if path == "empty":
+        monkeypatch.setenv("PATH", str(tmp_path))
+    try:
+        mariadb, problem = database.find(tmp_path / "state", env)
+    except SystemExit as error:
+        assert f"exit: {error}" == expected
+        return
+    if mariadb is None:
+        assert ("sqlite" + (f": {problem}" if problem else "")) == expected
+    else:
+        assert f"mariadb:{mariadb.port}" == expected and problem is None
+        assert mariadb.datadir == tmp_path / "state" / "mariadb"
+        assert len(str(mariadb.socket)) < 100  # a unix socket path's limit, whatever the state directory
+
+
+def test_the_demo_prometheus_watches_mysql_only_with_mariadb() -> None:
+    """With mysqld_exporter the demo's Prometheus scrapes it as job mysql and loads the MySQL rules; without, neither
+    (they would only report MySQL absent)."""
+    demo = demo_script()
+    for port, watched in ((9104, True), (None, False)):
+        config = demo.prometheus_config(8000, 9716, 9093, port)
+        jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+        assert ("mysql" in jobs) is watched
+        assert any(rule.endswith("mysql.rules.yml") for rule in config["rule_files"]) is watched
+        if watched:
+            assert jobs["mysql"]["static_configs"] == [{"targets": ["127.0.0.1:9104"]}]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:////srv/demo/shop.sqlite3", "sqlite:////srv/demo/shop.sqlite3"),
+        ("mysql://shop:s3cret@db.internal:3306/shop", "mysql://shop:***@db.internal:3306/shop"),
+        ("mysql://shop:p%40ss%3Aword@db/shop", "mysql://shop:***@db/shop"),  # encoded @ and : in the password
+        ("mysql://shop@db/shop", "mysql://shop@db/shop"),
+    ],
+)
+def test_the_banner_never_prints_a_database_password(url: str, shown: str) -> None:
+    """A DATABASE_URL of the user's own is printed in the banner without its password."""
+    assert demo_script().without_password(url) == shown
