@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 EXEMPLAR_LABEL = "correlation_id"
 # OpenMetrics caps an exemplar's label names plus values at 128 characters.
@@ -32,6 +32,16 @@ WEB_VITALS_SECONDS_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.8, 2.5, 3.0,
 WEB_VITALS_SCORE_BUCKETS = (0.01, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0)
 # Why /client-logs refused a batch (the reason label of django_frontend_beacons_refused_total).
 BEACON_REFUSALS = ("too_large", "invalid", "rate_limited", "origin")
+
+
+def _setting(name: str) -> float:
+    """A numeric setting of the integration for a gauge, NaN if it cannot be read (a scrape never fails on it)."""
+    from .conf import app_settings
+
+    try:
+        return float(getattr(app_settings, name))
+    except Exception:  # the scrape must go on; the settings check (manage.py check) names the problem
+        return float("nan")
 
 
 def exemplar(correlation_id: str) -> dict[str, str]:
@@ -80,6 +90,20 @@ class Metrics:
             ["route", "alias"],
             registry=registry,
         )
+        # The thresholds the two counters above judge by, read from the settings at each scrape, so an alert can
+        # print the value in force rather than the setting's name (rules/database.rules.yml).
+        self.slow_query_threshold = Gauge(
+            "django_db_slow_query_threshold_seconds",
+            "WORKFLOW_EXPORTER['SLOW_QUERY_SECONDS']: a statement slower than this counts as slow.",
+            registry=registry,
+        )
+        self.slow_query_threshold.set_function(lambda: _setting("slow_query_seconds"))
+        self.repeated_query_threshold = Gauge(
+            "django_db_repeated_query_threshold",
+            "WORKFLOW_EXPORTER['REPEATED_QUERY_THRESHOLD']: this many runs of one statement in a request is an N+1.",
+            registry=registry,
+        )
+        self.repeated_query_threshold.set_function(lambda: _setting("repeated_query_threshold"))
         self.request_errors = Counter(
             "django_request_errors",
             "Requests answered with an error, by the documented error class.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,7 @@ from django.test import Client
 
 from django_integration.correlation import RequestState
 from django_integration.db import add_comment, normalize_sql, sql_comment
+from django_integration.metrics import get_metrics
 from tests.django_integration.conftest import LogLines, sample
 
 pytestmark = [pytest.mark.urls("tests.django_integration.views"), pytest.mark.django_db]
@@ -116,6 +118,31 @@ def test_threshold_is_a_setting(seeded: None, settings: object, json_logs: LogLi
     settings.WORKFLOW_EXPORTER = {"REPEATED_QUERY_THRESHOLD": 8}  # type: ignore[attr-defined]
     Client().get("/t/one-by-one/")  # 7 repetitions
     assert not [entry for entry in json_logs() if entry["message"].startswith("repeated query")]
+
+
+@pytest.mark.parametrize(
+    ("setting", "family", "configured", "exported"),
+    [
+        ("SLOW_QUERY_SECONDS", "django_db_slow_query_threshold_seconds", 0.25, 0.25),
+        ("REPEATED_QUERY_THRESHOLD", "django_db_repeated_query_threshold", 8, 8.0),
+        ("SLOW_QUERY_SECONDS", "django_db_slow_query_threshold_seconds", None, 0.5),  # the default
+        ("REPEATED_QUERY_THRESHOLD", "django_db_repeated_query_threshold", None, 5.0),
+        (
+            "SLOW_QUERY_SECONDS",
+            "django_db_slow_query_threshold_seconds",
+            "fast",
+            None,
+        ),  # unreadable: NaN, scrape goes on
+    ],
+)
+def test_the_thresholds_in_force_are_exported(
+    settings: object, setting: str, family: str, configured: object, exported: float | None
+) -> None:
+    """The alerts print the threshold the application judges by (rules/database.rules.yml), read at scrape time."""
+    settings.WORKFLOW_EXPORTER = {} if configured is None else {setting: configured}  # type: ignore[attr-defined]
+    get_metrics()  # the process-wide families exist from the first request on
+    value = sample(family)
+    assert value == exported if exported is not None else math.isnan(value)
 
 
 def test_slow_query_is_detected(seeded: None, settings: object, json_logs: LogLines) -> None:
