@@ -19,6 +19,7 @@ from tests.harness import (
     require_binary,
     start_alertmanager,
     start_prometheus,
+    wait_until,
 )
 from tests.harness.http_target import Target
 
@@ -56,7 +57,8 @@ def test_grouping_and_inhibition_rules() -> None:
     config = yaml.safe_load(CONFIG.read_text())
     assert config["route"]["group_by"] == ["alertname", "workflow", "target", "route"]
     for rule in config["inhibit_rules"]:
-        assert 'severity="critical"' in rule["source_matchers"] and 'severity="warning"' in rule["target_matchers"]
+        # A page silences tickets, or a cause's ticket the symptom's ticket of the same route; nothing silences a page.
+        assert 'severity="warning"' in rule["target_matchers"]
         # Every equal label must be required on both sides, or alerts lacking it would inhibit each other.
         for label in set(rule["equal"]) - {"job", "target"}:
             assert f'{label}=~".+"' in rule["source_matchers"] and f'{label}=~".+"' in rule["target_matchers"]
@@ -137,3 +139,65 @@ workflows:
                 component.stop()
         exporter.stop()
         webhook.stop()
+
+
+# (source alert's labels, target alert's labels, whether the shipped inhibition rules silence the target)
+_PAGE = {"severity": "critical", "alertname": "JourneyErrorBudgetBurn", "workflow": "checkout", "target": "shop"}
+_SLOW = {"severity": "warning", "alertname": "JourneySlowQueries", "job": "shop", "route": "api/products/"}
+_LATENCY = {"severity": "warning", "alertname": "JourneyApiLatencyHigh", "job": "shop", "route": "api/products/"}
+INHIBITIONS = [
+    # a journey's page silences its tickets, not another journey's
+    (_PAGE, _PAGE | {"severity": "warning", "alertname": "JourneyWorkflowFailing", "step": "pay"}, True),
+    (_PAGE, _PAGE | {"severity": "warning", "alertname": "JourneyWorkflowFailing", "workflow": "cart"}, False),
+    # a route's page silences the route's tickets
+    (
+        {"severity": "critical", "alertname": "JourneyApiErrorRatioHigh", "job": "shop", "route": "api/checkout/"},
+        {"severity": "warning", "alertname": "JourneyApiErrorClassSpike", "job": "shop", "route": "api/checkout/"},
+        True,
+    ),
+    # the slow-statement ticket (the cause) silences the latency ticket of the same route (the symptom)...
+    (_SLOW, _LATENCY, True),
+    (_SLOW, _LATENCY | {"route": "api/orders/"}, False),
+    (_SLOW, _LATENCY | {"job": "other-shop"}, False),
+    # ...never the other way round
+    (_LATENCY, _SLOW, False),
+    # a ticket never silences a page; alerts without the labels silence nothing
+    (_SLOW, _LATENCY | {"severity": "critical"}, False),
+    ({"severity": "critical", "alertname": "JourneyMySQLDown"}, {"severity": "warning", "alertname": "X"}, False),
+]
+
+
+def _apart(labels: dict[str, str], row: int) -> dict[str, str]:
+    return {k: f"{v}-{row}" if k in ("job", "target") else v for k, v in labels.items()} | {"row": str(row)}
+
+
+def test_the_shipped_inhibitions_on_a_real_alertmanager(tmp_path: Path) -> None:
+    """Every row's source and target alert go to an Alertmanager running the shipped config; Alertmanager's own
+    verdict (``status.inhibitedBy`` of /api/v2/alerts) must be the row's, once the expected inhibitions show."""
+    alertmanager = start_alertmanager(tmp_path / "am", config_path=CONFIG)
+    try:
+        targets = []
+        for index, (source, target, _) in enumerate(INHIBITIONS):
+            # Each row's alerts apart from the others': its own job and target (the labels inhibitions compare).
+            alerts = [{"labels": _apart(source, index)}, {"labels": _apart(target, index) | {"instance": "target"}}]
+            requests.post(f"{alertmanager.url}/api/v2/alerts", json=alerts, timeout=5).raise_for_status()
+            targets.append(alerts[1]["labels"])
+
+        def verdicts() -> list[bool | None]:
+            found = {a["labels"]["row"]: a for a in requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=5).json()
+                     if a["labels"].get("instance") == "target"}  # fmt: skip
+            return [bool(found[str(i)]["status"]["inhibitedBy"]) if str(i) in found else None
+                    for i in range(len(INHIBITIONS))]  # fmt: skip
+
+        expected = [inhibited for _, _, inhibited in INHIBITIONS]
+        wait_until(
+            lambda: (
+                all(v is not None for v in verdicts())
+                and all(got for got, want in zip(verdicts(), expected, strict=True) if want)
+            ),
+            15,
+            "the expected inhibitions",
+        )
+        assert verdicts() == expected
+    finally:
+        alertmanager.stop()

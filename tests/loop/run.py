@@ -28,7 +28,7 @@ import requests
 from tests.conftest import REPO_ROOT
 from tests.harness import wait_until
 
-from .matrix import HEALTHY, Row
+from .matrix import EVERYTHING, HEALTHY, Row
 from .stack import LoopStack
 
 POLL = 0.25
@@ -280,6 +280,16 @@ def run_batch(watch: Watch, rows: Sequence[Row], fire_timeout: float, resolve_ti
     for name in unexplained_pages:
         for row in rows:
             results[row.fault].problems.append(f"paged for an alert no fault of the batch explains: {name}")
+    # A fault that does not break everything pages as one incident: whatever of its alerts reach the pager (its
+    # own, the journeys it breaks, a second detector of the same hole) arrive in one Alertmanager group.
+    for row in rows:
+        if EVERYTHING in row.breaks:
+            continue
+        incidents = {notice.payload["groupKey"] for notice in notices if notice.receiver == "pager"
+                     for alert in notice.alerts("firing")
+                     if any(e.labels == alert["labels"] for e in episodes) and row.allows(alert["labels"])}  # fmt: skip
+        if len(incidents) > 1:
+            results[row.fault].problems.append(f"paged {len(incidents)} times (groups {sorted(incidents)})")
     return [results[row.fault] for row in rows]
 
 

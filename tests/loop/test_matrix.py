@@ -1,12 +1,12 @@
 """The fault matrix on a time-compressed copy of the shipped bundle (tests/loop/timescale.py): the database
-faults (issue 12), the contract faults (issue 11) and the journey faults a compressed window can judge
-(checkout_errors, slow_products) each raise their own alert, which reaches the receiver its severity routes to
-once, names what broke, links to its runbook heading and resolves after the fault; with no fault on, nothing fires.
-Every row runs with the shipped timings in `make loop` (test_loop.py).
+faults (issue 12), the contract faults (issue 11) and the journey faults each raise their own alert, which reaches
+the receiver its severity routes to once, names what broke, links to its runbook heading and resolves after the
+fault; with no fault on, nothing fires. Every row runs with the shipped timings in `make loop` (test_loop.py).
 """
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -15,7 +15,7 @@ import yaml
 
 from demo_shop.faults import FAULTS
 from tests.conftest import REPO_ROOT
-from tests.harness import MariaDB
+from tests.harness import MariaDB, require_binary
 from tests.loop import report
 from tests.loop.matrix import (
     CONTRACT_FAULTS,
@@ -25,21 +25,19 @@ from tests.loop.matrix import (
     MATRIX,
     Row,
     batches,
-    group_by,
     interfere,
+    notification_group,
     rows,
+    shipped_labels,
 )
 from tests.loop.run import Result, Watch, healthy_window, run_batch, runbook_problem, wait_quiet, watching
-from tests.loop.stack import RULES, start_loop_stack
+from tests.loop.stack import ALERTMANAGER, RULES, start_loop_stack
 from tests.loop.timescale import COMPRESSED
 
 pytestmark = pytest.mark.mariadb
 
-# The rows proven here, batched so that faults that do not interfere run side by side.
-# n_plus_one's own alert (JourneyNPlusOneQueries: more than five requests in a 15m window) needs more journey
-# runs than a compressed window holds (docs/loop.md): its row runs with the shipped timings only.
-COMPRESSED_JOURNEY_FAULTS = ("checkout_errors", "slow_products")
-BATCHES = batches(rows(*DATABASE_FAULTS, *CONTRACT_FAULTS, *COMPRESSED_JOURNEY_FAULTS))
+# Every row of the matrix, batched so that faults that do not interfere run side by side.
+BATCHES = batches(rows(*DATABASE_FAULTS, *CONTRACT_FAULTS, *JOURNEY_FAULTS))
 # Seconds of compressed time: an alert waits at most a shipped `for: 15m` plus three journey and sweep
 # intervals, and its resolution the longest window it reads (10m) plus a group_interval (5m).
 FIRE_TIMEOUT = COMPRESSED.seconds(15 * 60) + 3 * COMPRESSED.work_interval(60) + 60
@@ -69,17 +67,46 @@ def test_every_expected_alert_exists_in_the_shipped_rules_with_its_runbook() -> 
 
 
 def test_faults_that_interfere_never_share_a_batch() -> None:
-    grouping = group_by()
     every = batches(list(MATRIX))
     assert sorted(row.fault for batch in every for row in batch) == sorted(FAULTS)
     for batch in every:
         for i, row in enumerate(batch):
-            assert not any(interfere(row, other, grouping) for other in batch[i + 1 :]), [r.fault for r in batch]
+            assert not any(interfere(row, other) for other in batch[i + 1 :]), [r.fault for r in batch]
     # db_connection_errors breaks everything: it runs alone. open_write and cors_wildcard would share one
-    # notification group (alertname and target): apart.
+    # notification group (the security findings' incident): apart.
     alone = next(batch for batch in every if any(EVERYTHING in row.breaks for row in batch))
     assert [row.fault for row in alone] == ["db_connection_errors"]
     assert not any({"open_write", "cors_wildcard"} <= {row.fault for row in batch} for batch in every)
+
+
+def test_the_routing_walk_sends_each_row_where_amtool_does() -> None:
+    """notification_group (which batches the rows) reads the shipped routing as Alertmanager does: each row's
+    alert ends at the receiver its severity routes to, which amtool confirms on the same labels."""
+    amtool = require_binary("amtool")
+    for row in MATRIX:
+        labels = shipped_labels(row)
+        receiver, _ = notification_group(labels)
+        assert receiver == row.receiver, row.fault
+        result = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER}", f"--verify.receivers={receiver}",
+             *(f"{name}={value}" for name, value in labels.items())],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, (row.fault, result.stdout + result.stderr)
+
+
+def test_both_detectors_of_an_open_write_page_as_one_incident() -> None:
+    """The contract sweep's ignored_auth and the Django API inventory see the open_write hole under different
+    labels; the shipped routing puts both in one pager group, so the pager gets one incident, not two."""
+    open_write = next(row for row in MATRIX if row.fault == "open_write")
+    contract = notification_group(shipped_labels(open_write))
+    inventory = Row("open_write", "JourneyApiWriteWithoutAuthentication", "critical", "pager",
+                    {"job": "demo-shop", "route": "api/products/", "method": "POST"}, ())  # fmt: skip
+    assert notification_group(shipped_labels(inventory)) == contract
+    assert contract[0] == "pager"
+    # ...while a page of another kind stays an incident of its own.
+    checkout = next(row for row in MATRIX if row.fault == "checkout_errors")
+    assert notification_group(shipped_labels(checkout)) != contract
 
 
 def test_the_documented_expectations_are_the_matrix() -> None:
