@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 # Set by the logging machinery from code, never from outside: written as they are.
-_MACHINE_FIELDS = frozenset({"timestamp", "level", "logger"})
+_MACHINE_ORDER = ("timestamp", "level", "logger")  # the line's own; a caller's extra of these names is extra_<name>
+_MACHINE_FIELDS = frozenset(_MACHINE_ORDER)
 _FIRST_FIELDS = ("timestamp", "level", "logger", "message", "correlation_id", "layer")
 _SAFE_INT = 1 << 53
 _LOST_LINE = '{"level": "ERROR", "logger": "django_integration", "message": "a log line could not be formatted"}'
@@ -169,13 +170,25 @@ class JsonFormatter(_BaseJsonFormatter):
                 continue
             if key.__class__ is not str:
                 return None
+            if key in _MACHINE_FIELDS:
+                continue
             if not key.startswith("_"):
                 log_data[key] = value
+        for key in _MACHINE_ORDER:  # a caller's extra named like a fixed field: kept beside it, redacted
+            if key in attributes:
+                log_data[f"extra_{key}"] = attributes[key]
         log_data["timestamp"] = _timestamp(record)
         return log_data
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_data, record, message_dict)
+        attributes = record.__dict__
+        for key in _MACHINE_ORDER:  # a caller's extra named like a fixed field: kept beside it, redacted
+            if key in attributes:
+                log_data.pop(key, None)
+                log_data[f"extra_{key}"] = attributes[key]
+        log_data["level"] = attributes.get("levelname")
+        log_data["logger"] = attributes.get("name")
         log_data["timestamp"] = _timestamp(record)
         if record.name == "django.server":
             # runserver's records carry its socket and a local-time string: nothing the line does not say better.

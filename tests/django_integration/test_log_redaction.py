@@ -63,6 +63,15 @@ def leak_view(request: HttpRequest, what: str) -> HttpResponse:
         )
     elif what == "nested":
         logger.info("nested", extra={"events": [{"url": f"/cb?code={S}-code&state=kept", "n": 1}]})
+    elif what == "machine-fields":
+        # A caller's extra named like a fixed field of the line: on the fast path and on python-json-logger's
+        # (a record with an exception takes that one).
+        taken = {"level": f"Bearer {S}-level", "logger": f"password={S}-logger", "timestamp": f"token={S}-ts"}
+        logger.info("fast path", extra=taken)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logger.exception("slow path", extra=taken)
     elif what == "exception":
         raise ValueError(f"cannot reach mysql://shop:{S}-dsn@db/shop with password={S}-pw")
     elif what == "logged-exception":
@@ -156,6 +165,18 @@ def beacon_fields(lines: list[dict[str, Any]]) -> None:
     assert line["correlation_id"] == "beacon-event-0001"
 
 
+def machine_fields(lines: list[dict[str, Any]]) -> None:
+    """The line's own level, logger and timestamp stay the record's; the caller's values are kept beside them,
+    redacted like any other field."""
+    for message, level in (("fast path", "INFO"), ("slow path", "ERROR")):
+        (line,) = [line for line in lines if line.get("message") == message]
+        assert (line["level"], line["logger"]) == (level, "t.leak"), line
+        assert line["timestamp"].endswith("Z") and line["timestamp"][:2] == "20", line
+        assert line["extra_level"] == "Bearer [REDACTED]", line
+        assert line["extra_logger"] == "password=[REDACTED]", line
+        assert line["extra_timestamp"] == "token=[REDACTED]", line
+
+
 def exempt_id(lines: list[dict[str, Any]]) -> None:
     assert {line["correlation_id"] for line in lines} == {"password:hunter2x-id"}
 
@@ -192,6 +213,8 @@ ROWS = [
     Row("nested values", lambda c: c.get("/t/leak/nested/"), ["state=kept"]),
     Row("an exception logged with its traceback", lambda c: c.get("/t/leak/logged-exception/"),
         ["RuntimeError: login failed for password=[REDACTED]"]),
+    Row("a caller's extra named level, logger or timestamp", lambda c: c.get("/t/leak/machine-fields/"), [],
+        machine_fields),
     Row("runserver's django.server line", lambda c: runserver_record(), ["page=2"], django_server),
     Row("every field of a beacon event", lambda c: beacon(), [], beacon_fields),
     Row("exempt: the correlation ID is written as received", lambda c: c.get(
