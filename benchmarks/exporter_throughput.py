@@ -628,10 +628,6 @@ def child_scrape(args: argparse.Namespace) -> dict[str, Any]:
 
     from prometheus_client import (
         CollectorRegistry,
-        Counter,
-        Gauge,
-        Histogram,
-        Summary,
         disable_created_metrics,
         generate_latest,
         make_wsgi_app,
@@ -647,10 +643,9 @@ def child_scrape(args: argparse.Namespace) -> dict[str, Any]:
     ours = args.variant == "ours"
     steps, targets = args.scrape_steps, args.scrape_targets
     rss_start = vm_rss_mib()
+    reference = contextlib.ExitStack()  # held until this function returns
     if not ours:  # the same families, as prometheus_client's own classes
-        for name, plain in (("CachedCounter", Counter), ("CachedGauge", Gauge), ("CachedHistogram", Histogram),
-                            ("CachedSummary", Summary)):  # fmt: skip
-            setattr(exporter_metrics, name, plain)
+        reference.enter_context(exporter_metrics.prometheus_client_families())
     clock = time.time
     time.time = lambda: FROZEN_TIME  # exemplar timestamps, the configured-at timestamps
     with tempfile.TemporaryDirectory(prefix="exporter-bench-scrape-") as tmp:

@@ -79,6 +79,24 @@ class Scope:
         return (workflow, target, step) in self.allowed[SCOPED_LABELS]
 
 
+@contextlib.contextmanager
+def prometheus_client_families() -> Iterator[None]:
+    """While the block runs, :class:`WorkflowMetrics` (and an ``Exporter`` built in it) holds its families in
+    prometheus_client's own ``Counter``, ``Gauge``, ``Histogram`` and ``Summary`` instead of the cached classes of
+    :mod:`exporter.exposition`: the reference their output is held equal to (tests/exporter/test_exposition.py)
+    and measured against (benchmarks/exporter_throughput.py). Not thread-safe: it swaps this module's names."""
+    from prometheus_client import Histogram, Summary
+
+    names = {"CachedCounter": Counter, "CachedGauge": Gauge, "CachedHistogram": Histogram, "CachedSummary": Summary}
+    module = globals()
+    saved = {name: module[name] for name in names}
+    module.update(names)
+    try:
+        yield
+    finally:
+        module.update(saved)
+
+
 def _subsets(names: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     """Every non-empty subset of ``names``, each in the order of ``names``."""
     for mask in range(1, 2 ** len(names)):
