@@ -1,7 +1,8 @@
-"""The fault matrix: for every switchable fault of the demo shop, the first alert it must raise and where that
-alert must go; faults that do not interfere are batched to run side by side.
+"""The fault matrix: for every switchable fault of the demo shop and of its storefront, the first alert it must
+raise and where that alert must go; faults that do not interfere are batched to run side by side.
 
-One row per fault of ``demo_shop.faults.FAULTS`` (a test fails when one is missing). ``labels`` are the labels
+One row per fault of ``demo_shop.faults.FAULTS`` and of the storefront's ``FAULTS`` (demo_shop/storefront/lib/
+server.ts; ``owner`` says which serves the switch); a test fails when one is missing. ``labels`` are the labels
 that name what broke (a subset of the alert's), ``names`` the words its description must contain. ``breaks`` is
 what else the fault makes fail: the journeys by name, or ``*`` for everything that touches the database; ``also``
 the alerts that may fire beside the expected one because of that (a journey failing for its users pages by
@@ -21,7 +22,7 @@ import yaml
 
 from demo_shop.faults import FAULTS
 
-from .stack import ALERTMANAGER, RULES
+from .stack import ALERTMANAGER, RULES, STOREFRONT_SOURCE
 
 EVERYTHING = "*"
 
@@ -50,6 +51,8 @@ class Row:
     breaks: frozenset[str] = frozenset()
     also: Sequence[Also] = ()
     why: str = ""
+    owner: str = "shop"
+    """Who switches the fault: ``shop`` (PUT /_demo/faults) or ``storefront`` (PUT /api/faults)."""
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether an alert with ``labels`` is this row's expected alert."""
@@ -108,7 +111,8 @@ MATRIX: tuple[Row, ...] = (
         ("refused connection errors", "database default"),
         breaks=frozenset({EVERYTHING}),
         also=(
-            *_journey_symptoms("login", "product-fetch", "cart", "checkout"),
+            *_journey_symptoms("login", "product-fetch", "cart", "checkout", "storefront-buy"),
+            Also("JourneyFrontendErrorRateHigh"),  # the storefront's pages fail with the API behind them
             Also("JourneyApiErrorRatioHigh"),
             Also("JourneyApiErrorClassSpike"),
             Also("JourneyContractCheckFailing"),
@@ -164,8 +168,12 @@ MATRIX: tuple[Row, ...] = (
         _PRODUCTS,
         ("api/products/", "slower than 500ms"),  # the shop's SLOW_QUERY_SECONDS, as the integration reports it
         breaks=frozenset({"product-fetch"}),
-        # The route's latency ticket fires too; the slow-query ticket, which names the cause, inhibits it.
-        also=(Also("JourneyApiLatencyHigh", {"route": "api/products/"}),),
+        # The route's latency ticket fires too; the slow-query ticket, which names the cause, inhibits it. The
+        # journey's step goes over its 1 s budget: a degraded run, its own ticket.
+        also=(
+            Also("JourneyApiLatencyHigh", {"route": "api/products/"}),
+            Also("JourneyStepOverBudget", {"workflow": "product-fetch", "step": "list-products"}),
+        ),
         why="the list is slower than its budget but answers: the slow statement is the cause, ticketed",
     ),
     Row(
@@ -193,6 +201,39 @@ MATRIX: tuple[Row, ...] = (
         ("api/products/", "at least 5 times", "select_related"),
         breaks=frozenset({"product-fetch"}),
         why="the answer is right and in time; repeated queries are a cause, ticketed, never paged",
+    ),
+    # The storefront (issue 15): what its users' browsers see. Its browser journey, storefront-buy, is the symptom.
+    Row(
+        "render_error",
+        "JourneyErrorBudgetBurn",
+        "critical",
+        "pager",
+        {"workflow": "storefront-buy", "target": "storefront"},
+        ("step product", "page_error"),
+        breaks=frozenset({"storefront-buy"}),
+        also=(
+            Also("JourneyErrorBudgetBurn", {"workflow": "storefront-buy"}),  # its other tiers
+            Also("JourneyWorkflowFailing", {"workflow": "storefront-buy"}),  # inhibited by the page
+            Also("JourneyStepOverBudget", {"workflow": "storefront-buy"}),  # the failing step waits out its budget
+            Also("JourneyFrontendErrorRateHigh"),  # the beacons' view of it
+        ),
+        why="the product page breaks in the browser, no user can buy: paged, naming the step and page_error",
+        owner="storefront",
+    ),
+    Row(
+        "slow_bundle",
+        "JourneyStepOverBudget",
+        "warning",
+        "tickets",
+        {"workflow": "storefront-buy", "target": "storefront", "step": "products"},
+        ("Step products", "storefront-buy"),
+        breaks=frozenset({"storefront-buy"}),
+        also=(
+            Also("JourneyFrontendINPOverThreshold"),  # the beacons' view of it
+            Also("JourneyFrontendLCPOverThreshold"),
+        ),
+        why="the list answers, slowly: the journey ends degraded and the step's budget opens a ticket, no page",
+        owner="storefront",
     ),
 )
 
@@ -265,7 +306,7 @@ def batches(rows: Sequence[Row]) -> list[list[Row]]:
 
 def rows(*faults: str) -> list[Row]:
     """The rows of ``faults``, in the matrix's order."""
-    unknown = set(faults) - set(FAULTS)
+    unknown = set(faults) - set(FAULTS) - set(STOREFRONT_FAULTS)
     if unknown:
         raise ValueError(f"no such fault(s): {sorted(unknown)}")
     return [row for row in MATRIX if row.fault in faults]
@@ -274,3 +315,13 @@ def rows(*faults: str) -> list[Row]:
 DATABASE_FAULTS = ("fk_orphan", "schema_drift_db", "unapplied_migration", "db_connection_errors")
 CONTRACT_FAULTS = ("schema_drift", "open_write", "cors_wildcard")
 JOURNEY_FAULTS = ("slow_products", "checkout_errors", "n_plus_one")
+STOREFRONT_FAULTS = ("render_error", "slow_bundle")
+
+
+def storefront_faults() -> list[str]:
+    """The storefront's switchable faults, as its source declares them (``export const FAULTS = {...}``)."""
+    source = STOREFRONT_SOURCE.read_text()
+    block = re.search(r"export const FAULTS = \{(.*?)\} as const;", source, re.S)
+    if block is None:
+        raise LookupError(f"no FAULTS object in {STOREFRONT_SOURCE}")
+    return re.findall(r"^\s*(\w+):", block.group(1), re.M)

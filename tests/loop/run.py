@@ -173,14 +173,18 @@ def heading_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def switch(stack: LoopStack, changes: Mapping[str, bool], timeout: float) -> None:
-    """Switch faults, retrying while the shop cannot (db_connection_errors refuses half its connections)."""
+def switch(stack: LoopStack, rows: Sequence[Row], on: bool, timeout: float) -> None:
+    """Switch the rows' faults where each is served (the shop's or the storefront's), retrying while the shop
+    cannot (db_connection_errors refuses half its connections)."""
+    changes = {owner: {row.fault: on for row in rows if row.owner == owner} for owner in {row.owner for row in rows}}
+    switches = {"shop": stack.shop.set_faults, "storefront": stack.storefront.set_faults}
 
     def done() -> bool:
-        stack.shop.set_faults(**changes)
+        for owner, faults in changes.items():
+            switches[owner](**faults)
         return True
 
-    wait_until(done, timeout, f"faults switched to {dict(changes)}", interval=0.5)
+    wait_until(done, timeout, f"faults switched to {changes}", interval=0.5)
 
 
 @contextlib.contextmanager
@@ -230,7 +234,7 @@ def run_batch(watch: Watch, rows: Sequence[Row], fire_timeout: float, resolve_ti
     stack = watch.stack
     results = {row.fault: Result(row.fault, row.alertname, row.severity, row.receiver) for row in rows}
     start = time.monotonic()
-    switch(stack, dict.fromkeys((row.fault for row in rows), True), fire_timeout)
+    switch(stack, rows, True, fire_timeout)
 
     def expected(row: Row) -> tuple[Episode | None, Notice | None]:
         episodes, notices = watch.since(start)
@@ -242,7 +246,7 @@ def run_batch(watch: Watch, rows: Sequence[Row], fire_timeout: float, resolve_ti
     while time.monotonic() < deadline and not all(all(expected(row)) for row in rows):
         time.sleep(POLL)
     off = time.monotonic()
-    switch(stack, dict.fromkeys((row.fault for row in rows), False), resolve_timeout)
+    switch(stack, rows, False, resolve_timeout)
 
     def resolved(row: Row) -> bool:
         episode, notice = expected(row)

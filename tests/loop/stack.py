@@ -1,7 +1,9 @@
 """The whole loop on real components, at a given timescale: what the fault matrix runs against.
 
-The demo shop on MariaDB (integrity refresher on, faults switchable), the exporter running the shipped journeys
-and contract sweeps (synthetic/workflows/demo_shop.yml), mysqld_exporter with docker-compose.yml's flags,
+The demo shop on MariaDB (integrity refresher on, faults switchable), the Next.js storefront in front of it (its
+faults switchable; Node.js 20.9+), the exporter running the shipped journeys and contract sweeps
+(synthetic/workflows/demo_shop.yml) and the storefront's browser journey (synthetic/workflows/storefront.yml, in
+Chromium), mysqld_exporter with docker-compose.yml's flags,
 Prometheus with the shipped rules and scrape/evaluation intervals (deploy/prometheus/prometheus.yml) under the
 job names the rules select on, and Alertmanager with the shipped routing, each receiver pointed at one webhook
 receiver (``?receiver=<name>`` tells them apart). At ``timescale.SHIPPED`` every file is used as shipped; at
@@ -22,6 +24,7 @@ import yaml
 
 from tests.bundle.conftest import compose_mysqld_exporter_flags
 from tests.conftest import REPO_ROOT
+from tests.frontend.conftest import BROWSER_USER, chromium
 from tests.harness import (
     Alertmanager,
     ManagedProcess,
@@ -35,6 +38,8 @@ from tests.harness import (
     start_prometheus,
     start_shop,
 )
+from tests.harness.shop import PROBE_PASSWORD
+from tests.harness.storefront import StorefrontServer, start_storefront
 
 from .timescale import Timescale
 
@@ -42,6 +47,8 @@ RULES = sorted((REPO_ROOT / "rules").glob("*.rules.yml"))
 ALERTMANAGER = REPO_ROOT / "alertmanager" / "alertmanager.yml"
 PROMETHEUS = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 WORKFLOWS = REPO_ROOT / "synthetic" / "workflows" / "demo_shop.yml"
+BROWSER_JOURNEY = REPO_ROOT / "synthetic" / "workflows" / "storefront.yml"
+STOREFRONT_SOURCE = REPO_ROOT / "demo_shop" / "storefront" / "lib" / "server.ts"  # its FAULTS
 # The shop's own defaults (demo_shop/settings.py) for what the timescale divides.
 INTEGRITY_REFRESH_SECONDS = 30.0
 LOGIN_RATE = "60/min"
@@ -53,6 +60,7 @@ class LoopStack:
     """The running stack; ``webhook`` records every notification the shipped routing sends."""
 
     shop: ShopServer
+    storefront: StorefrontServer
     exporter_url: str
     prometheus: Prometheus
     alertmanager: Alertmanager
@@ -81,8 +89,13 @@ def alertmanager_config(timescale: Timescale, webhook_url: str) -> dict[str, Any
 
 
 def exporter_config(timescale: Timescale) -> dict[str, Any]:
-    """synthetic/workflows/demo_shop.yml at ``timescale``."""
-    return timescale.workflows(yaml.safe_load(WORKFLOWS.read_text()))
+    """synthetic/workflows/demo_shop.yml with the storefront's browser journey (as make demo runs them), at
+    ``timescale``."""
+    config = yaml.safe_load(WORKFLOWS.read_text())
+    journey = yaml.safe_load(BROWSER_JOURNEY.read_text())
+    config["targets"].update(journey["targets"])
+    config["workflows"].update(journey["workflows"])
+    return timescale.workflows(config)
 
 
 def prometheus_intervals(timescale: Timescale) -> dict[str, str]:
@@ -104,8 +117,14 @@ def start_loop_stack(workdir: Path, mariadb: MariaDB, timescale: Timescale, clea
     """Start every component at ``timescale``; ``cleanup`` stops them. Returns once Prometheus scrapes all three
     jobs and the first integrity checks and contract sweep have reported."""
     name = f"loop_{uuid.uuid4().hex[:8]}"
-    shop = start_shop(workdir / "shop", mariadb.create_database(name, name, f"pw-{name}"), shop_environment(timescale))
+    chromium()  # the browser journey's; missing, the stack fails here rather than every run
+    storefront_port = free_port()
+    shop_env = {**shop_environment(timescale), "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{storefront_port}"}
+    shop = start_shop(workdir / "shop", mariadb.create_database(name, name, f"pw-{name}"), shop_env)
     cleanup.callback(shop.stop)
+    shop.add_user(BROWSER_USER, PROBE_PASSWORD)  # the browser journey buys as its own user
+    storefront = start_storefront(workdir / "storefront", shop.url, port=storefront_port)
+    cleanup.callback(storefront.stop)
     webhook = WebhookReceiver.start()
     cleanup.callback(webhook.stop)
 
@@ -118,7 +137,8 @@ def start_loop_stack(workdir: Path, mariadb: MariaDB, timescale: Timescale, clea
          f"--storage.path={workdir / 'runs'}"],
         workdir / "exporter.log",
         env={"SHOP_URL": shop.url, "SHOP_DATABASE_URL": shop.env["DATABASE_URL"],
-             "DEMO_PROBE_PASSWORD": shop.env["DEMO_PROBE_PASSWORD"]},
+             "DEMO_PROBE_PASSWORD": shop.env["DEMO_PROBE_PASSWORD"], "STOREFRONT_URL": storefront.url,
+             "DEMO_BROWSER_USER": BROWSER_USER},
     )  # fmt: skip
     cleanup.callback(exporter.stop)
     exporter_url = f"http://127.0.0.1:{port}"
@@ -146,4 +166,4 @@ def start_loop_stack(workdir: Path, mariadb: MariaDB, timescale: Timescale, clea
     first = 3 * max(timescale.work_interval(60), timescale.work_interval(INTEGRITY_REFRESH_SECONDS)) + 60
     prometheus.wait_for_series("django_integrity_check_last_complete_timestamp_seconds", timeout=first)
     prometheus.wait_for_series('workflow_contract_sweep_success{target="demo-shop"} == 1', timeout=first)
-    return LoopStack(shop, exporter_url, prometheus, alertmanager, webhook, timescale)
+    return LoopStack(shop, storefront, exporter_url, prometheus, alertmanager, webhook, timescale)

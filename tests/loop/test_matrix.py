@@ -23,12 +23,14 @@ from tests.loop.matrix import (
     EVERYTHING,
     JOURNEY_FAULTS,
     MATRIX,
+    STOREFRONT_FAULTS,
     Row,
     batches,
     interfere,
     notification_group,
     rows,
     shipped_labels,
+    storefront_faults,
 )
 from tests.loop.run import Result, Watch, healthy_window, run_batch, runbook_problem, wait_quiet, watching
 from tests.loop.stack import ALERTMANAGER, RULES, start_loop_stack
@@ -37,7 +39,7 @@ from tests.loop.timescale import COMPRESSED
 pytestmark = pytest.mark.mariadb
 
 # Every row of the matrix, batched so that faults that do not interfere run side by side.
-BATCHES = batches(rows(*DATABASE_FAULTS, *CONTRACT_FAULTS, *JOURNEY_FAULTS))
+BATCHES = batches(rows(*DATABASE_FAULTS, *CONTRACT_FAULTS, *JOURNEY_FAULTS, *STOREFRONT_FAULTS))
 # Seconds of compressed time: an alert waits at most a shipped `for: 15m` plus three journey and sweep
 # intervals, and its resolution the longest window it reads (10m) plus a group_interval (5m).
 FIRE_TIMEOUT = COMPRESSED.seconds(15 * 60) + 3 * COMPRESSED.work_interval(60) + 60
@@ -45,9 +47,14 @@ RESOLVE_TIMEOUT = COMPRESSED.seconds(15 * 60) + 3 * COMPRESSED.work_interval(60)
 HEALTHY_SECONDS = COMPRESSED.seconds(60 * 60)  # a shipped hour: longer than every `for:` of the shipped rules
 
 
-def test_every_fault_of_the_demo_shop_has_a_row() -> None:
-    assert sorted(row.fault for row in MATRIX) == sorted(FAULTS)
+def test_every_fault_of_the_demo_shop_and_its_storefront_has_a_row() -> None:
+    assert sorted(storefront_faults()) == sorted(STOREFRONT_FAULTS) == ["render_error", "slow_bundle"]
+    assert sorted(row.fault for row in MATRIX) == sorted([*FAULTS, *STOREFRONT_FAULTS])
     assert sorted((*DATABASE_FAULTS, *CONTRACT_FAULTS, *JOURNEY_FAULTS)) == sorted(FAULTS)
+    assert {row.fault: row.owner for row in MATRIX} == {
+        **dict.fromkeys(FAULTS, "shop"),
+        **dict.fromkeys(STOREFRONT_FAULTS, "storefront"),
+    }
     for row in MATRIX:
         assert row.receiver == {"critical": "pager", "warning": "tickets"}[row.severity], row.fault
         assert row.names and row.labels and row.why, row.fault
@@ -68,7 +75,7 @@ def test_every_expected_alert_exists_in_the_shipped_rules_with_its_runbook() -> 
 
 def test_faults_that_interfere_never_share_a_batch() -> None:
     every = batches(list(MATRIX))
-    assert sorted(row.fault for batch in every for row in batch) == sorted(FAULTS)
+    assert sorted(row.fault for batch in every for row in batch) == sorted([*FAULTS, *STOREFRONT_FAULTS])
     for batch in every:
         for i, row in enumerate(batch):
             assert not any(interfere(row, other) for other in batch[i + 1 :]), [r.fault for r in batch]

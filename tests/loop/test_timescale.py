@@ -15,6 +15,7 @@ from synthetic.config import parse_config
 from tests.harness import require_binary
 from tests.loop.stack import (
     ALERTMANAGER,
+    BROWSER_JOURNEY,
     PROMETHEUS,
     RULES,
     WORKFLOWS,
@@ -29,6 +30,7 @@ from tests.loop.timescale import (
     FACTOR,
     FLOOR,
     SHIPPED,
+    WINDOW_FLOOR,
     WORK_FLOOR,
     Timescale,
     format_duration,
@@ -77,13 +79,14 @@ def test_not_a_duration(text: str) -> None:
 @pytest.mark.parametrize(
     ("expr", "compressed"),
     [
-        ("rate(x[5m])", "rate(x[5s])"),
-        ("max_over_time(rate(x[10m])[1h:5m])", "max_over_time(rate(x[10s])[1m:5s])"),
-        ("max_over_time(rate(x[10m])[1h:])", "max_over_time(rate(x[10s])[1m:])"),
-        ("rate(x[5m] offset 1h)", "rate(x[5s] offset 1m)"),
+        ("rate(x[1h])", "rate(x[1m])"),
+        ("rate(x[5m])", "rate(x[30s])"),  # the window floor: 5 s would hold no journey run part of the time
+        ("max_over_time(rate(x[10m])[3h:5m])", "max_over_time(rate(x[30s])[3m:5s])"),  # a subquery's step: the floor
+        ("max_over_time(rate(x[2h])[1h:])", "max_over_time(rate(x[2m])[1m:])"),
+        ("rate(x[5m] offset 1h)", "rate(x[30s] offset 1m)"),
         ("x offset -30m", "x offset -30s"),
-        ("rate(x[30s])", "rate(x[1s])"),  # the floor: 0.5 s becomes 1 s
-        ("x{route=~\"[a-z]+[5m]\", a='[1h]'}[5m]", "x{route=~\"[a-z]+[5m]\", a='[1h]'}[5s]"),
+        ("x offset 30s", "x offset 1s"),  # the floor: 0.5 s becomes 1 s
+        ("x{route=~\"[a-z]+[5m]\", a='[1h]'}[5m]", "x{route=~\"[a-z]+[5m]\", a='[1h]'}[30s]"),
     ],
 )
 def test_promql_windows_compressed_and_strings_untouched(expr: str, compressed: str) -> None:
@@ -115,8 +118,11 @@ def test_every_window_and_for_of_the_shipped_rules_changes_by_the_factor() -> No
                 for place, place_c in zip(before, after, strict=True):
                     old, new = durations(place), durations(place_c)
                     assert old and len(old) == len(new), (name, place)
-                    for seconds, seconds_c in zip(old, new, strict=True):
-                        assert seconds_c == max(seconds / FACTOR, FLOOR) and seconds_c < seconds, (name, place)
+                    # A bracket's first duration is a range (raised to the window floor); a subquery's step and an
+                    # offset are raised to the floor only.
+                    floors = [WINDOW_FLOOR, FLOOR] if place.startswith("[") else [FLOOR]
+                    for seconds, seconds_c, floor in zip(old, new, floors, strict=False):
+                        assert seconds_c == max(seconds / FACTOR, floor) and seconds_c < seconds, (name, place)
                         changed += 1
                 # With every window put back, the expression is the shipped one, character for character.
                 restored = rule_c["expr"]
@@ -143,7 +149,7 @@ def test_at_the_shipped_timescale_everything_is_as_shipped(tmp_path: Path) -> No
     config = alertmanager_config(SHIPPED, "http://127.0.0.1:1/hook")
     shipped = yaml.safe_load(ALERTMANAGER.read_text())
     assert config["route"] == shipped["route"] and config["inhibit_rules"] == shipped["inhibit_rules"]
-    assert exporter_config(SHIPPED) == yaml.safe_load(WORKFLOWS.read_text())
+    assert exporter_config(SHIPPED) == shipped_workflows()
     assert prometheus_intervals(SHIPPED) == {"scrape_interval": "15s", "evaluation_interval": "15s"}
     assert shop_environment(SHIPPED)["INTEGRITY_REFRESH_SECONDS"] == "30"
     assert shop_environment(SHIPPED)["DEMO_LOGIN_RATE"] == "60/min"
@@ -195,8 +201,16 @@ def test_prometheus_and_shop_timings_compressed() -> None:
     assert env["DEMO_LOGIN_RATE"] == f"{60 * FACTOR}/min"
 
 
+def shipped_workflows() -> dict[str, Any]:
+    """The shop's journeys and the storefront's browser journey as shipped, in one config (as make demo runs them)."""
+    shop, storefront = yaml.safe_load(WORKFLOWS.read_text()), yaml.safe_load(BROWSER_JOURNEY.read_text())
+    return {**shop, "targets": {**shop["targets"], **storefront["targets"]},
+            "workflows": {**shop["workflows"], **storefront["workflows"]}}  # fmt: skip
+
+
 def test_exporter_intervals_compressed_and_the_config_still_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    shipped = yaml.safe_load(WORKFLOWS.read_text())
+    shipped = shipped_workflows()
+    assert "storefront-buy" in shipped["workflows"]
     config = exporter_config(COMPRESSED)
     for name, workflow in shipped["workflows"].items():
         interval = parse_duration(config["workflows"][name]["interval"])
@@ -215,8 +229,9 @@ def test_exporter_intervals_compressed_and_the_config_still_loads(monkeypatch: p
     assert {k: v for k, v in contracts_c.items() if k not in ("interval", "timeout")} == {
         k: v for k, v in contracts.items() if k not in ("interval", "timeout")
     }
-    breaker = config["targets"]["demo-shop"]["circuit_breaker"]
-    assert parse_duration(breaker["cooldown"]) == max(60 / FACTOR, FLOOR)
+    for target in ("demo-shop", "storefront"):
+        breaker = config["targets"][target]["circuit_breaker"]
+        assert parse_duration(breaker["cooldown"]) == max(60 / FACTOR, FLOOR)
     # The exporter loads it: the compressed timeouts fit their intervals.
     monkeypatch.setenv("DEMO_PROBE_PASSWORD", "any")
     monkeypatch.setenv("SHOP_DATABASE_URL", "sqlite:///shop.sqlite3")

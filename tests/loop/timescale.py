@@ -5,7 +5,10 @@ the fault matrix runs on a copy of everything in which each such duration is div
 raised to at least ``FLOOR``. The copy is generated here from the shipped files every time, never edited by hand:
 
 - rules/*.rules.yml: every ``for:``, every range window ``[5m]``, both parts of a subquery ``[1h:5m]`` and
-  every ``offset``; nothing else of a rule changes (thresholds, labels, annotations stay as shipped);
+  every ``offset``; nothing else of a rule changes (thresholds, labels, annotations stay as shipped). A range
+  window (and a subquery's range) is raised to at least ``WINDOW_FLOOR``, two intervals of the periodic work: a
+  window shorter than the interval between two journey runs holds no run at all part of the time, and an alert
+  reading it would flap for want of data, not because the fault went away;
 - alertmanager/alertmanager.yml: ``group_wait``, ``group_interval``, ``repeat_interval`` of every route and the
   global ``resolve_timeout``;
 - Prometheus (deploy/prometheus/prometheus.yml): ``scrape_interval`` and ``evaluation_interval``;
@@ -16,11 +19,12 @@ raised to at least ``FLOOR``. The copy is generated here from the shipped files 
 - the demo shop: ``INTEGRITY_REFRESH_SECONDS`` (default 30) and the login throttle ``DEMO_LOGIN_RATE``
   (60/min: the journeys log in F times as often, so the limit allows F times as many).
 
-Counts over a window (``increase(x[15m]) > 5``) keep their meaning, since the journeys run F times as often in a
-window F times as short; per-second rates (``rate(x[5m]) > 0.05``) come out F times higher, so a threshold on
-traffic is easier to pass compressed than shipped. The floor keeps every compressed duration at or above what
-the real components need (a scrape, a journey's run, an integrity check take real time); a duration that hits
-it is compressed by less than ``FACTOR``. ``SHIPPED`` (factor 1) leaves everything exactly as shipped:
+What the copy cannot keep: the journeys run every ``WORK_FLOOR`` seconds at most, not F times as often, so a
+compressed window holds fewer runs than the shipped one (a count over a window, ``increase(x[15m]) > 5``, may never
+be met; a single run weighs more in a p95); per-second rates (``rate(x[5m]) > 0.05``) come out higher, so a
+threshold on traffic is easier to pass compressed than shipped. The floors keep every compressed duration at or
+above what the real components need (a scrape, a journey's run, an integrity check take real time); a duration
+that hits one is compressed by less than ``FACTOR``. ``SHIPPED`` (factor 1) leaves everything exactly as shipped:
 ``make loop`` runs the same matrix on it.
 """
 
@@ -42,6 +46,10 @@ WORK_FLOOR = 15.0
 """Seconds: no compressed interval of periodic real work is shorter: a journey's run (password hashing at each
 login), a contract sweep (some 115 requests answered one at a time), the shop's integrity checks. Each must fit
 in its interval on a busy 2-core machine, or the compressed stack would fail for want of time, not for a fault."""
+
+WINDOW_FLOOR = 2 * WORK_FLOOR
+"""Seconds: no compressed range window is shorter than two intervals of the periodic work, so every window holds
+at least one journey run (a step's p95, a run's failure, an N+1 request) whenever the journeys run."""
 
 _UNITS = {"y": 365 * 86400.0, "w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _PART = r"\d+(?:ms|[ywdhms])"
@@ -81,6 +89,7 @@ class Timescale:
     factor: float
     floor: float
     work_floor: float
+    window_floor: float = 0.0
 
     def seconds(self, seconds: float) -> float:
         """The compressed length of ``seconds``."""
@@ -100,6 +109,12 @@ class Timescale:
             return text
         return format_duration(self.seconds(parse_duration(text)))
 
+    def window(self, text: str) -> str:
+        """A range window or a subquery's range, compressed and raised to at least ``window_floor``."""
+        if self.factor == 1:
+            return text
+        return format_duration(max(self.seconds(parse_duration(text)), self.window_floor))
+
     def promql(self, expr: str) -> str:
         """``expr`` with every range window, subquery range and resolution, and offset compressed; string literals
         (label values, regular expressions) are left untouched."""
@@ -107,8 +122,8 @@ class Timescale:
         def window(match: re.Match[str]) -> str:
             step = match.group(2)
             if ":" not in match.group(0):
-                return f"[{self.duration(match.group(1))}]"
-            return f"[{self.duration(match.group(1))}:{self.duration(step) if step else ''}]"
+                return f"[{self.window(match.group(1))}]"
+            return f"[{self.window(match.group(1))}:{self.duration(step) if step else ''}]"
 
         def offset(match: re.Match[str]) -> str:
             return f"offset {match.group(1)}{self.duration(match.group(2))}"
@@ -165,7 +180,7 @@ class Timescale:
         return compressed
 
     def _interval_and_timeout(self, section: dict[str, Any]) -> None:
-        if "interval" not in section:
+        if "interval" not in section or self.factor == 1:  # as shipped, as written (60s stays 60s, not 1m)
             return
         section["interval"] = format_duration(self.work_interval(parse_duration(section["interval"])))
         interval = parse_duration(section["interval"])
@@ -181,4 +196,4 @@ class Timescale:
 
 
 SHIPPED = Timescale(factor=1, floor=0.0, work_floor=0.0)
-COMPRESSED = Timescale(factor=FACTOR, floor=FLOOR, work_floor=WORK_FLOOR)
+COMPRESSED = Timescale(factor=FACTOR, floor=FLOOR, work_floor=WORK_FLOOR, window_floor=WINDOW_FLOOR)

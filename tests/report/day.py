@@ -32,7 +32,7 @@ QUERIES = (1.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 # workflow -> its steps and their max_duration (synthetic/workflows/demo_shop.yml)
 WORKFLOWS = {
-    "login": {"session-login": 1.0, "jwt-login": 1.0},
+    "login": {"session-login": 2.0, "jwt-login": 2.0},
     "product-fetch": {"list-products": 1.0, "product-detail": 0.5},
     "cart": {"add-item": 1.0, "change-quantity": 1.0},
     "checkout": {"jwt-login": 1.0, "add-item": 1.0, "checkout": 2.0, "order-row": 0.5},
