@@ -10,6 +10,8 @@ Environment:
     DEMO_FAULTS             comma-separated faults switched on at start
     DEMO_SLOW_SECONDS       how long the slow_products query sleeps (default 1.2)
     DEMO_LOGIN_RATE         login throttle, DRF rate syntax (default 60/min)
+    DEMO_PASSWORD_HASHER    "md5": Django's fast MD5PasswordHasher, as Django advises for test suites (the
+                            time-compressed fault matrix logs in many times a second); default Django's PBKDF2
     DEMO_NOTIFICATIONS_FILE where /_demo/notifications/ keeps the Alertmanager notifications it receives (off if unset)
     SLOW_QUERY_SECONDS      statements at least this slow are counted and logged (default 0.5)
     SYNTHETIC_SECRET        shared with the exporter: only HMAC-signed synthetic markers count
@@ -30,6 +32,12 @@ from django_integration.log import logging_config
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
+
+_HASHERS = {"": None, "pbkdf2": None, "md5": ["django.contrib.auth.hashers.MD5PasswordHasher"]}
+if os.environ.get("DEMO_PASSWORD_HASHER", "") not in _HASHERS:
+    raise ValueError(f"DEMO_PASSWORD_HASHER must be one of pbkdf2, md5; got {os.environ['DEMO_PASSWORD_HASHER']!r}")
+if _HASHERS[os.environ.get("DEMO_PASSWORD_HASHER", "")]:
+    PASSWORD_HASHERS = _HASHERS[os.environ["DEMO_PASSWORD_HASHER"]]
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-shop-insecure-key-do-not-use-in-production")
 DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"

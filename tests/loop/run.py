@@ -9,8 +9,10 @@ it, to resolve from the fault switched off to the resolved notification.
 
 One notification per alert means: its firing alert reaches exactly one receiver (the one its severity routes
 to), in exactly one Alertmanager group (a pager's incident key), and no notification of that group repeats an
-unchanged set of firing alerts. A group may be notified again when alerts join it (Alertmanager's
-group_interval), which is an update of the same incident, not a second page.
+unchanged set of firing alerts before the route's repeat_interval (after it, the repeat is Alertmanager's reminder
+of a still open incident). A group may be notified again when alerts join it (Alertmanager's group_interval),
+which is an update of the same incident, not a second page; a fault that does not break everything pages in one
+group at most.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import yaml
 
 from tests.conftest import REPO_ROOT
 from tests.harness import wait_until
 
 from .matrix import EVERYTHING, HEALTHY, Row
-from .stack import LoopStack
+from .stack import ALERTMANAGER, LoopStack
+from .timescale import parse_duration
 
 POLL = 0.25
 RUNBOOKS = REPO_ROOT / "docs" / "runbooks"
@@ -171,6 +175,18 @@ def runbook_problem(url: str) -> str | None:
 def heading_anchor(heading: str) -> str:
     """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def repeat_interval(stack: LoopStack, receiver: str) -> float:
+    """Seconds after which the stack's Alertmanager sends an unchanged group to ``receiver`` again: the
+    ``repeat_interval`` of the shipped route for that receiver, at the stack's timescale."""
+    route = stack.timescale.alertmanager(yaml.safe_load(ALERTMANAGER.read_text()))["route"]
+    interval = route.get("repeat_interval", "4h")  # Alertmanager's default
+    for child in route.get("routes", []):
+        if child.get("receiver") == receiver:
+            interval = child.get("repeat_interval", interval)
+            break
+    return parse_duration(interval)
 
 
 def switch(stack: LoopStack, rows: Sequence[Row], on: bool, timeout: float) -> None:
@@ -324,12 +340,14 @@ def _judge(row: Row, result: Result, watch: Watch, start: float, off: float, end
         result.problems.append(f"notified {receivers}, expected only {row.receiver}")
     if len(groups) != 1:
         result.problems.append(f"notified in {len(groups)} groups: {sorted(groups)}")
-    sent: dict[str, set[frozenset[tuple[str, str]]]] = {}
+    # The same alerts again is a repeat unless the route's repeat_interval has passed (Alertmanager's reminder).
+    sent: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
     for notice, _ in carrying:
         firing = frozenset((repr(sorted(a["labels"].items())), a["startsAt"]) for a in notice.alerts("firing"))
-        if firing in sent.setdefault(notice.payload["groupKey"], set()):
+        key = (notice.payload["groupKey"], firing)
+        if key in sent and notice.at - sent[key] < repeat_interval(watch.stack, notice.receiver):
             result.problems.append(f"{notice.receiver} notified twice of the same alerts (a repeat)")
-        sent[notice.payload["groupKey"]].add(firing)
+        sent[key] = notice.at
 
     if episode.gone_at is None:
         result.problems.append(f"{row.alertname} still active {end - off:.0f}s after the fault was switched off")
