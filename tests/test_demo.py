@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import os
 import re
 import signal
@@ -20,6 +19,7 @@ import requests
 
 from tests.conftest import REPO_ROOT
 from tests.harness import free_port, require_binary, wait_until
+from tests.harness.scripts import load_script
 
 
 def listening(port: int) -> bool:
@@ -159,12 +159,7 @@ def test_migrations_are_committed() -> None:
 
 
 def demo_script() -> Any:
-    """scripts/demo.py as a module (scripts/ is no package)."""
-    spec = importlib.util.spec_from_file_location("demo_script", REPO_ROOT / "scripts" / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("demo")
 
 
 @pytest.mark.parametrize(
@@ -186,7 +181,7 @@ def test_the_demo_chooses_its_database(
     """MariaDB when it is installed and nothing else was asked for; SQLite when asked, with a database of the
     user's own, or without the server (the banner says why); a bad choice or port is named."""
     require_binary("mariadbd")
-    database = demo_script().script("demo_database")
+    database = load_script("demo_database")
     if path == "empty":
         monkeypatch.setenv("PATH", str(tmp_path))
     try:

@@ -5,7 +5,6 @@ Alertmanager's webhook is refused with a clear 4xx and changes nothing."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,16 +15,12 @@ import pytest
 import requests
 
 from demo_shop.notifications import KEEP, MAX_BODY
-from tests.conftest import REPO_ROOT
 from tests.harness import ShopServer, start_alertmanager, start_shop, wait_until
+from tests.harness.scripts import load_script
 
 
 def demo_script() -> Any:
-    spec = importlib.util.spec_from_file_location("demo_script", REPO_ROOT / "scripts" / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("demo")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ the journey is left out. No real package is installed here: the commands are rec
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from types import ModuleType
 from typing import Any
@@ -12,15 +11,12 @@ from typing import Any
 import pytest
 
 from synthetic.steps import browser as browser_steps
-from tests.conftest import REPO_ROOT
+from tests.harness.scripts import load_script
 
 
 @pytest.fixture
 def demo(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_script", REPO_ROOT / "scripts" / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("demo")
     monkeypatch.delenv("DEMO_INSTALL_CHROMIUM", raising=False)
     monkeypatch.delenv("WORKFLOW_EXPORTER_CHROMIUM", raising=False)
     return module

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from .processes import ManagedProcess, free_port, in_ci
+from .scripts import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOREFRONT = REPO_ROOT / "demo_shop" / "storefront"
@@ -22,13 +23,7 @@ NODE_ENV = {"NEXT_TELEMETRY_DISABLED": "1", "npm_config_update_notifier": "false
 
 def require_node() -> None:
     """Node.js 20.9 or newer (with npm); skip locally, fail under CI=true."""
-    from importlib import util
-
-    spec = util.spec_from_file_location("storefront_script", REPO_ROOT / "scripts" / "storefront.py")
-    assert spec and spec.loader
-    module = util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    problem = module.node_problem()
+    problem = load_script("storefront").node_problem()
     if problem:
         if in_ci():
             pytest.fail(problem, pytrace=False)
