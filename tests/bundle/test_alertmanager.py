@@ -155,6 +155,19 @@ INHIBITIONS = [
         {"severity": "warning", "alertname": "JourneyApiErrorClassSpike", "job": "shop", "route": "api/checkout/"},
         True,
     ),
+    # a security page on a route (an open write) silences none of the route's other tickets
+    (
+        {
+            "severity": "critical",
+            "alertname": "JourneyApiWriteWithoutAuthentication",
+            "category": "security",
+            "job": "shop",
+            "route": "api/products/",
+            "method": "POST",
+        },
+        _SLOW,
+        False,
+    ),
     # the slow-statement ticket (the cause) silences the latency ticket of the same route (the symptom)...
     (_SLOW, _LATENCY, True),
     (_SLOW, _LATENCY | {"route": "api/orders/"}, False),
