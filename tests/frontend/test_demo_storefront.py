@@ -67,6 +67,7 @@ def test_demo_serves_the_storefront_on_the_shop(tmp_path: Path, page: Any) -> No
                 **{k: str(v) for k, v in ports.items()},
                 "DEMO_STATE_DIR": str(tmp_path / "state"),
                 "DEMO_PROBE_PASSWORD": PASSWORD,
+                "DEMO_DATABASE": "sqlite",  # the storefront is the subject; the buyer is seeded into this file below
             },
             stdout=log,
             stderr=subprocess.STDOUT,

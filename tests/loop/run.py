@@ -340,11 +340,13 @@ def _judge(row: Row, result: Result, watch: Watch, start: float, off: float, end
         result.problems.append(f"notified {receivers}, expected only {row.receiver}")
     if len(groups) != 1:
         result.problems.append(f"notified in {len(groups)} groups: {sorted(groups)}")
-    # The same alerts again is a repeat unless the route's repeat_interval has passed (Alertmanager's reminder).
-    sent: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    # The same notification again (the same alerts firing, the same resolved) is a repeat unless the route's
+    # repeat_interval has passed (Alertmanager's reminder); one that says an alert of the group resolved is news.
+    sent: dict[tuple[str, frozenset[tuple[str, str, str]]], float] = {}
     for notice, _ in carrying:
-        firing = frozenset((repr(sorted(a["labels"].items())), a["startsAt"]) for a in notice.alerts("firing"))
-        key = (notice.payload["groupKey"], firing)
+        alerts = frozenset((repr(sorted(a["labels"].items())), a["startsAt"], a["status"])
+                           for a in notice.payload["alerts"])  # fmt: skip
+        key = (notice.payload["groupKey"], alerts)
         if key in sent and notice.at - sent[key] < repeat_interval(watch.stack, notice.receiver):
             result.problems.append(f"{notice.receiver} notified twice of the same alerts (a repeat)")
         sent[key] = notice.at
