@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from tests.conftest import REPO_ROOT
 from tests.harness import (
@@ -35,16 +34,17 @@ from tests.harness import (
     start_shop,
     wait_until,
 )
+from tests.harness.scripts import load_script
 from tests.steps.timed import TimedServer, certificate, server_context
 
 JOBS = ("demo-shop", "workflow-exporter", "mysql")
 
 
 def compose_mysqld_exporter_flags() -> list[str]:
-    """The collector flags docker-compose.yml gives mysqld_exporter (connection flags stay ours)."""
-    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
-    command = compose["services"]["mysqld-exporter"]["command"]
-    return [flag for flag in command if flag.startswith("--collect.")]
+    """The collector flags docker-compose.yml gives mysqld_exporter (connection flags stay ours), read as make demo
+    reads them (scripts/demo_database.py)."""
+    flags: list[str] = load_script("demo_database").mysqld_exporter_flags()
+    return flags
 
 
 @dataclass
