@@ -115,6 +115,9 @@ def test_demo_serves_the_shop_ctrl_c_stops_everything_and_a_restart_keeps_the_ru
         assert f"MariaDB on 127.0.0.1:{ports['MARIADB_PORT']}" in output, output[-3000:]
         wait_until(lambda: "mysql_up 1" in requests.get(banner["mysqld_exporter"], timeout=5).text, 30,
                    "mysqld_exporter connected to the demo's MariaDB")  # fmt: skip
+        # Every collector of docker-compose.yml's flags has the grants it needs (slave_status: SLAVE MONITOR).
+        scrape = requests.get(banner["mysqld_exporter"], timeout=5).text
+        assert "mysql_exporter_last_scrape_error 0" in scrape, [line for line in scrape.splitlines() if "error" in line]
         for name, url in banner.items():
             if name != "storefront":
                 wait_until(functools.partial(answers, url), 30, f"{name} at {url}")

@@ -13,10 +13,11 @@ GRANT ALL PRIVILEGES ON shop.* TO 'shop'@'%';
 CREATE USER IF NOT EXISTS 'shop_reader'@'%' IDENTIFIED BY 'reader-demo-password';
 GRANT SELECT ON shop.* TO 'shop_reader'@'%';
 
--- mysqld_exporter: what its collectors need (processlist: PROCESS; performance_schema: SELECT), at most 3
--- connections so a slow scrape can never crowd out the application.
+-- mysqld_exporter: what its collectors need (processlist: PROCESS; performance_schema: SELECT; slave_status:
+-- REPLICATION CLIENT on MySQL, SLAVE MONITOR on MariaDB 10.5.9+, which MySQL never reads from the versioned
+-- comment), at most 3 connections so a slow scrape can never crowd out the application.
 CREATE USER IF NOT EXISTS 'exporter'@'%' IDENTIFIED BY 'exporter-demo-password' WITH MAX_USER_CONNECTIONS 3;
-GRANT PROCESS, REPLICATION CLIENT, SELECT ON *.* TO 'exporter'@'%';
+GRANT PROCESS, REPLICATION CLIENT, SELECT /*M!100509 , SLAVE MONITOR */ ON *.* TO 'exporter'@'%';
 
 -- The exporter's trace (/trace/<id> and the run pages): the statements MySQL keeps in performance_schema, found by
 -- the correlation ID in their comment. Reading them needs SELECT there and nothing else; a few connections at most.
