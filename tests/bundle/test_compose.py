@@ -556,9 +556,12 @@ class SqlUser(NamedTuple):
     options: str
 
 
-def init_sql_statements() -> list[str]:
+def init_sql_statements(server: str = "mysql") -> list[str]:
+    """init.sql's statements as ``server`` (``mysql`` or ``mariadb``) runs them: a MariaDB-only versioned comment
+    (``/*M!100509 … */``) is part of the statement on MariaDB and a plain comment on MySQL."""
     text = "\n".join(line for line in INIT_SQL.read_text().splitlines() if not line.lstrip().startswith("--"))
-    return [statement.strip() for statement in text.split(";") if statement.strip()]
+    text = re.sub(r"/\*M!\d{5,6}(.*?)\*/", (lambda m: m.group(1)) if server == "mariadb" else "", text, flags=re.S)
+    return [" ".join(statement.split()) for statement in text.split(";") if statement.strip()]
 
 
 def init_sql_users() -> dict[str, SqlUser]:
@@ -572,9 +575,9 @@ def init_sql_users() -> dict[str, SqlUser]:
     return users
 
 
-def init_sql_grants() -> dict[str, list[tuple[set[str], str]]]:
+def init_sql_grants(server: str = "mysql") -> dict[str, list[tuple[set[str], str]]]:
     grants: dict[str, list[tuple[set[str], str]]] = {}
-    for statement in init_sql_statements():
+    for statement in init_sql_statements(server):
         match = re.fullmatch(r"GRANT (.+) ON (\S+) TO '(\w+)'@'%'", statement, flags=re.DOTALL)
         if match:
             privileges = {" ".join(p.split()) for p in match.group(1).split(",")}
@@ -630,6 +633,8 @@ def test_init_sql_grants_mysqld_exporter_what_it_needs_and_at_most_3_connections
     name = user["client"]["user"]
     assert init_sql_users()[name].options == "WITH MAX_USER_CONNECTIONS 3"
     assert init_sql_grants()[name] == [(EXPORTER_GRANTS, "*.*")]
+    # MariaDB 10.5.9+ split SHOW SLAVE STATUS (the slave_status collector) out of REPLICATION CLIENT.
+    assert init_sql_grants("mariadb")[name] == [(EXPORTER_GRANTS | {"SLAVE MONITOR"}, "*.*")]
     assert "--performance-schema=ON" in command("mysql"), "perf_schema can only be switched on at start"
 
 

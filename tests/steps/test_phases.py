@@ -19,6 +19,11 @@ from tests.steps.timed import Certificate, TimedServer, certificate, not_after, 
 # How far the phases may be from the step's duration: only the code between the marks (preparing a hop,
 # choosing a connection) is in no phase, microseconds on an idle machine.
 TOLERANCE_SECONDS = 0.05
+# How late the client may mark the head's arrival on a busy machine: the server's time before the head is
+# entirely ``processing``'s, but the split between ``processing`` and ``transfer`` moves by however long the
+# client took to see the head (on a loaded 2-core machine a keep-alive run gave transfer 0.2398 s for 0.24).
+# Their sum holds the server's whole time exactly.
+SPLIT_SLACK_SECONDS = 0.05
 
 
 @pytest.fixture
@@ -141,7 +146,9 @@ def test_phases_add_up_to_the_step_and_hold_what_the_server_spent(
     assert set(timed.phases) == set(PHASES)
     assert abs(sum(timed.phases.values()) - timed.duration) <= TOLERANCE_SECONDS, (timed.phases, timed.duration)
     for phase, seconds in case.at_least.items():
-        assert timed.phases[phase] >= seconds, (phase, timed.phases)
+        slack = SPLIT_SLACK_SECONDS if phase == "transfer" else 0.0
+        assert timed.phases[phase] >= seconds - slack, (phase, timed.phases)
+    assert sum(timed.phases[phase] for phase in case.at_least) >= sum(case.at_least.values()), timed.phases
     for phase in case.zero:
         assert timed.phases[phase] == 0.0, (phase, timed.phases)
     for phase in case.positive:
