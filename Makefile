@@ -19,15 +19,16 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-# The time-compressed fault matrix (tests/loop/test_matrix.py, five minutes mostly spent waiting for its stack's
-# alerts) runs in a pytest process of its own beside the rest of the suite; its report follows the rest's, and
-# either failing fails the target.
-MATRIX := tests/loop/test_matrix.py
+# Two pytest processes share the two cores, since much of the suite waits on real servers: one runs the
+# time-compressed fault matrix (five minutes spent mostly waiting for its stack's alerts), then the Django
+# integration's and the demo shop's tests; the other runs the rest. The first one's report follows the second's,
+# and either failing fails the target.
+BESIDE := tests/loop/test_matrix.py tests/django_integration tests/demo_shop
 pytest: $(VENV)/.dev-installed
 	@log=$$(mktemp); \
-	$(BIN)/pytest -m "not e2e and not loop" -p no:cacheprovider $(MATRIX) >$$log 2>&1 & matrix=$$!; \
-	$(BIN)/pytest -m "not e2e and not loop" --ignore=$(MATRIX); rest=$$?; \
-	wait $$matrix; status=$$?; echo "--- $(MATRIX), run beside the rest:"; cat $$log; rm -f $$log; \
+	$(BIN)/pytest -m "not e2e and not loop" -p no:cacheprovider $(BESIDE) >$$log 2>&1 & beside=$$!; \
+	$(BIN)/pytest -m "not e2e and not loop" $(addprefix --ignore=,$(BESIDE)); rest=$$?; \
+	wait $$beside; status=$$?; echo "--- $(BESIDE), run beside the rest:"; cat $$log; rm -f $$log; \
 	[ $$rest -eq 0 ] && [ $$status -eq 0 ]
 
 # The longest end-to-end proofs (a whole demo stack for the report, the storefront's browser journeys, the
