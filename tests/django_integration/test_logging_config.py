@@ -151,9 +151,9 @@ def test_logging_config_keeps_what_django_and_the_project_did(
         assert "Internal Server Error" not in captured.err  # Django's DEBUG console handler is not doubling it
 
 
-def server_lines(log: Path) -> list[dict[str, Any]]:
-    """The django.server JSON lines of a runserver log (its other output is not JSON)."""
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+def server_lines(output: str) -> list[dict[str, Any]]:
+    """The django.server JSON lines of a runserver log's text (its other output is not JSON)."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     return [line for line in lines if line["logger"] == "django.server"]
 
 
@@ -177,12 +177,13 @@ def test_runserver_lines_are_json_with_the_request_id(tmp_path: Path) -> None:
         assert (found.status_code, missing.status_code) == (200, 404)
         # runserver writes its line after the response has gone out; the 404's django.request line ("Not Found",
         # with the same ID) comes before the response, so it is the django.server line that is waited for.
-        wait_until(lambda: any(line["correlation_id"] == "runserver-0002" for line in server_lines(server.log_path)),
+        wait_until(lambda: any(line["correlation_id"] == "runserver-0002"
+                               for line in server_lines(server.log_path.read_text())),
                    10, "runserver's line for the second request")  # fmt: skip
     finally:
         server.stop()
     output = (tmp_path / "runserver.log").read_text()
-    written = server_lines(tmp_path / "runserver.log")
+    written = server_lines(output)
     by_id = {line["correlation_id"]: line for line in written}
     assert by_id["runserver-0001"]["status"] == 200
     assert by_id["runserver-0001"]["message"].startswith('"GET /api/products/?token=[REDACTED] HTTP/1.1" 200')

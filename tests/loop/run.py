@@ -343,11 +343,12 @@ def _judge(row: Row, result: Result, watch: Watch, start: float, off: float, end
     # The same notification again (the same alerts firing, the same resolved) is a repeat unless the route's
     # repeat_interval has passed (Alertmanager's reminder); one that says an alert of the group resolved is news.
     sent: dict[tuple[str, frozenset[tuple[str, str, str]]], float] = {}
+    repeat_after = {receiver: repeat_interval(watch.stack, receiver) for receiver in receivers}
     for notice, _ in carrying:
         alerts = frozenset((repr(sorted(a["labels"].items())), a["startsAt"], a["status"])
                            for a in notice.payload["alerts"])  # fmt: skip
         key = (notice.payload["groupKey"], alerts)
-        if key in sent and notice.at - sent[key] < repeat_interval(watch.stack, notice.receiver):
+        if key in sent and notice.at - sent[key] < repeat_after[notice.receiver]:
             result.problems.append(f"{notice.receiver} notified twice of the same alerts (a repeat)")
         sent[key] = notice.at
 
