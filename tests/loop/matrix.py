@@ -183,14 +183,20 @@ MATRIX: tuple[Row, ...] = (
         "pager",
         {"workflow": "checkout", "long": "1h"},
         ("step checkout", "http_status"),
-        breaks=frozenset({"checkout"}),
+        # The storefront buys through the same route: its browser journey fails at its checkout step too, and
+        # its page joins checkout's incident (the shipped routing groups the users' symptoms as one).
+        breaks=frozenset({"checkout", "storefront-buy"}),
         also=(
             Also("JourneyWorkflowFailing", {"workflow": "checkout"}),
             Also("JourneyErrorBudgetBurn", {"workflow": "checkout"}),  # its other tiers; never another journey's
             Also("JourneyApiErrorRatioHigh", {"route": "api/checkout/"}),
             Also("JourneyApiErrorClassSpike", {"route": "api/checkout/"}),
+            Also("JourneyWorkflowFailing", {"workflow": "storefront-buy", "step": "checkout"}),
+            Also("JourneyErrorBudgetBurn", {"workflow": "storefront-buy"}),
+            Also("JourneyStepOverBudget", {"workflow": "storefront-buy", "step": "checkout"}),
+            Also("JourneyFrontendErrorRateHigh"),  # the storefront's pages report the failed order
         ),
-        why="no user can buy: paged, naming the failing step and its reason",
+        why="no user can buy, in the shop's API or the storefront: paged once, naming the failing step and its reason",
     ),
     Row(
         "n_plus_one",

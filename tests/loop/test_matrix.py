@@ -116,6 +116,32 @@ def test_both_detectors_of_an_open_write_page_as_one_incident() -> None:
     assert notification_group(shipped_labels(checkout)) != contract
 
 
+_BURN = {"alertname": "JourneyErrorBudgetBurn", "severity": "critical", "short": "5m"}
+
+
+@pytest.mark.parametrize(
+    ("labels", "joins"),
+    [
+        ({**_BURN, "workflow": "storefront-buy", "target": "storefront", "long": "5m"}, True),
+        ({**_BURN, "workflow": "product-fetch", "target": "demo-shop", "long": "6h"}, True),
+        ({"alertname": "JourneyApiErrorRatioHigh", "severity": "critical", "job": "demo-shop",
+          "route": "api/checkout/"}, True),
+        ({"alertname": "JourneyMigrationUnapplied", "severity": "critical", "app_label": "shop",
+          "alias": "default"}, False),
+        ({"alertname": "JourneyContractSecurityCheckFailing", "severity": "critical", "category": "security",
+          "check": "ignored_auth", "operation": "POST /api/products/"}, False),
+        ({**_BURN, "severity": "warning", "workflow": "storefront-buy", "target": "storefront", "long": "3d"}, False),
+    ],
+)  # fmt: skip
+def test_the_users_symptoms_page_as_one_incident(labels: dict[str, str], joins: bool) -> None:
+    """A broken route fails every journey through it (checkout_errors: checkout and the storefront's buy): the
+    journeys' burn-rate pages and the route's error-ratio page share checkout's pager group, so the pager gets one
+    incident that each alert joins; other pages, and the 3d tier's ticket, stay groups of their own."""
+    checkout = notification_group(shipped_labels(next(row for row in MATRIX if row.fault == "checkout_errors")))
+    assert checkout[0] == "pager"
+    assert (notification_group(labels) == checkout) is joins
+
+
 def test_the_documented_expectations_are_the_matrix() -> None:
     doc = REPO_ROOT / "docs" / "loop.md"
     assert report.with_expectations(doc.read_text()) == doc.read_text(), (
