@@ -249,6 +249,10 @@ def run_batch(watch: Watch, rows: Sequence[Row], fire_timeout: float, resolve_ti
     wait for each to resolve; one Result per row."""
     stack = watch.stack
     results = {row.fault: Result(row.fault, row.alertname, row.severity, row.receiver) for row in rows}
+    # What an earlier batch raised must be gone first: a journey broken by two batches in a row (checkout_errors,
+    # then render_error, both fail storefront-buy) would otherwise carry the first fault's failing step into the
+    # second one's alerts, and a notification of a shared group would still list the first fault's alerts.
+    leftover = wait_quiet(watch, resolve_timeout)
     start = time.monotonic()
     switch(stack, rows, True, fire_timeout)
 
@@ -289,6 +293,7 @@ def run_batch(watch: Watch, rows: Sequence[Row], fire_timeout: float, resolve_ti
         allowed = {describe(e.labels) for e in new if not row.matches(e.labels) and row.allows(e.labels)}
         unexplained = {describe(e.labels) for e in new if not any(other.allows(e.labels) for other in rows)}
         result.also = sorted(allowed) + [f"unexplained: {name}" for name in sorted(unexplained)]
+        result.also += [f"still active from before the batch: {name}" for name in leftover]
     # Nothing pages that no row of the batch expects or allows; alerts that were active before the batch (still
     # resolving from an earlier one) are not this batch's.
     unexplained_pages = sorted({
