@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { traceIdOf } from "../dist/index.js";
-import { forwardedHeaders, incomingRequestId, serverFetch, serverRequestId, withRequestId } from "../dist/next/server.js";
+import {
+  forwardedHeaders,
+  incomingRequestId,
+  incomingSyntheticMarker,
+  serverFetch,
+  serverRequestId,
+  withRequestId,
+} from "../dist/next/server.js";
 import { recordingFetch } from "./helpers.mjs";
 
 const TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -42,6 +49,31 @@ test("an ID that cannot be a trace-id goes without traceparent, so the server ke
 test("a route handler forwards the incoming ID, or starts one", () => {
   assert.equal(forwardedHeaders(new Headers({ "X-Request-ID": "incoming-id-1234" }))["X-Request-ID"], "incoming-id-1234");
   assert.match(forwardedHeaders(null)["X-Request-ID"], /^[0-9a-f]{32}$/);
+});
+
+// A probe's synthetic marker is signed for the request's ID: it goes on with that ID, never with a new one.
+for (const [incoming, forwarded] of [
+  [{ "X-Request-ID": "incoming-id-1234", "X-Synthetic": "v1:1764547200:abc123" }, "v1:1764547200:abc123"],
+  [{ "X-Request-ID": "incoming-id-1234", "X-Synthetic": "1" }, "1"],
+  [{ traceparent: TRACE, "X-Synthetic": " 1 " }, "1"],
+  [{ "X-Request-ID": "bad id", "X-Synthetic": "1" }, undefined], // a new ID: the marker would not verify
+  [{ "X-Synthetic": "1" }, undefined],
+  [{ "X-Request-ID": "incoming-id-1234", "X-Synthetic": "x".repeat(201) }, undefined],
+  [{ "X-Request-ID": "incoming-id-1234", "X-Synthetic": "v1 with spaces" }, undefined],
+  [{ "X-Request-ID": "incoming-id-1234" }, undefined],
+]) {
+  test(`a route handler forwards the marker of ${JSON.stringify(incoming).slice(0, 80)}: ${forwarded}`, () => {
+    assert.equal(forwardedHeaders(new Headers(incoming))["X-Synthetic"], forwarded);
+  });
+}
+
+test("only a marker of a sane shape is read: printable, up to 200 characters", () => {
+  for (const [value, read] of [["v1:1764547200:abc123", "v1:1764547200:abc123"], [" 1 ", "1"], ["", null],
+    ["x".repeat(201), null], ["two words", null], ["tab\there", null]]) {
+    assert.equal(incomingSyntheticMarker(new Headers({ "X-Synthetic": value })), read, JSON.stringify(value));
+  }
+  assert.equal(incomingSyntheticMarker(new Headers()), null);
+  assert.equal(incomingSyntheticMarker(null), null);
 });
 
 test("serverFetch sends the given ID as X-Request-ID and traceparent's trace-id", async () => {

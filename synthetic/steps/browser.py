@@ -41,8 +41,12 @@ status, ``request_id``: the ``X-Request-ID`` the server answered, else the one s
 One browser context per run (cookies and storage carry from step to step), closed when the run ends, whatever
 happened; the browsers come from a bounded pool (``WORKFLOW_EXPORTER_BROWSER_POOL``, default 2), one thread
 and one Chromium each; a run waits for a free one within its deadline. Documents the page loads from the
-target's origin carry the run's ``X-Request-ID``, ``traceparent`` and synthetic marker, so what the server
-renders for the page is logged under the run's ID; API calls carry the page's own IDs, recorded per step.
+target's origin, and what the page asks its own server without an ID (a client-side navigation's server render,
+a server action), carry the run's ``X-Request-ID``, ``traceparent`` and synthetic marker, so what the server
+renders for the page is logged under the run's ID; API calls carry the page's own IDs, recorded per step, and
+those the page gave an ``X-Request-ID`` (whatever their origin: the app's instrumentation chose it) carry the
+synthetic marker signed for that ID, so the API leaves the journey's calls out of its users' error ratio and
+latency.
 
 Needs the ``browser`` extra (``pip install 'workflow-exporter[browser]'``: Playwright for Python) and a Chromium
 (``apt-get install chromium``; ``WORKFLOW_EXPORTER_CHROMIUM`` for another path). Playwright never downloads a
@@ -576,26 +580,36 @@ def _open(session: _Session, browser: Any, context: RunContext) -> None:
     home = origin_of(target.base_url)
     run_id = context.correlation_id
     secret = target.synthetic_secret
-    marker = sign_marker(secret, run_id) if secret else "1"
 
-    def documents_carry_the_run_id(route: Any, request: Any) -> None:
+    def marker(correlation_id: str) -> str:
+        return sign_marker(secret, correlation_id) if secret else "1"
+
+    def requests_carry_the_marker(route: Any, request: Any) -> None:
         try:
-            if request.resource_type == "document" and origin_of(request.url) == home:
+            call_id = request.headers.get("x-request-id")
+            kind, own = request.resource_type, origin_of(request.url) == home
+            if (kind == "document" or (kind in ("fetch", "xhr") and not call_id)) and own:
+                # A document, or what the page asks its own server without an ID (a client-side navigation's
+                # server render, a server action): the server renders it under the run's ID.
                 headers = {**request.headers, "x-request-id": run_id, "traceparent": traceparent_for(run_id),
-                           "x-synthetic": marker}  # fmt: skip
-                route.continue_(headers=headers)
+                           "x-synthetic": marker(run_id)}  # fmt: skip
+            elif kind in ("fetch", "xhr") and call_id:
+                # An API call the page's own instrumentation gave an ID (to the origins the app chose): marked
+                # synthetic for that ID, so the backend leaves the journey's calls out of its users' figures.
+                headers = {**request.headers, "x-synthetic": marker(call_id)}
             else:
                 route.continue_()
+                return
+            route.continue_(headers=headers)
         except Exception:  # the page went away meanwhile
             pass
 
     if home is not None:
-        # Only what can be a document comes through Python: not Next.js' /_next/ files nor static files by their
-        # extension (each intercepted request is a round trip between Chromium, Playwright's driver and us).
-        scheme, host, port = home
+        # Only what can be a document or an API call comes through Python: not Next.js' /_next/ files nor static
+        # files by their extension (each intercepted request is a round trip between Chromium, Playwright's driver
+        # and us).
         static = rf"(?![^?#]*\.(?:{STATIC_EXTENSIONS})(?:[?#]|$))"
-        origin = rf"^{re.escape(scheme)}://{re.escape(host)}(:{port})?"
-        bctx.route(re.compile(rf"{origin}(/(?!_next/){static}[^?#]*)?([?#].*)?$"), documents_carry_the_run_id)
+        bctx.route(re.compile(rf"^https?://[^/?#]+(/(?!_next/){static}[^?#]*)?([?#].*)?$"), requests_carry_the_marker)
     page = bctx.new_page()
     page.on("console", lambda message: _console(session, message))
     page.on("pageerror", lambda error: _remember(session.page_errors, _error_text(error)))

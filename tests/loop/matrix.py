@@ -334,3 +334,11 @@ def storefront_faults() -> list[str]:
     if block is None:
         raise LookupError(f"no FAULTS object in {STOREFRONT_SOURCE}")
     return re.findall(r"^\s*(\w+):", block.group(1), re.M)
+
+
+def selected(loop_faults: str | None) -> list[str]:
+    """The rows ``make loop`` runs: the comma-separated names of ``LOOP_FAULTS`` (``healthy`` is the quiet run),
+    or, unset, every fault of the shop and of the storefront and the healthy run."""
+    if loop_faults is None:
+        return [*FAULTS, *STOREFRONT_FAULTS, HEALTHY]
+    return [name.strip() for name in loop_faults.split(",") if name.strip()]

@@ -327,14 +327,17 @@ def _judge(row: Row, result: Result, watch: Watch, start: float, off: float, end
                                + (f" (fired: {', '.join(similar)})" if similar else ""))  # fmt: skip
         return
     result.to_firing = episode.firing_at - start
-    description = episode.annotations.get("description", "")
+    carrying = [(n, a) for n in notices for a in n.alerts("firing") if a["labels"] == episode.labels]
+    # What the receiver was told: the description in the first notification (an alert's description is evaluated
+    # again and again; once the fault is off it may tell of the recovery), else the last one Prometheus showed.
+    annotations = carrying[0][1].get("annotations", {}) if carrying else episode.annotations
+    description = annotations.get("description", "")
     missing = [name for name in row.names if name not in description]
     if missing:
         result.problems.append(f"description does not name {missing}: {description!r}")
-    if problem := runbook_problem(episode.annotations.get("runbook_url", "")):
+    if problem := runbook_problem(annotations.get("runbook_url", "")):
         result.problems.append(problem)
 
-    carrying = [(n, a) for n in notices for a in n.alerts("firing") if a["labels"] == episode.labels]
     if not carrying:
         result.problems.append(f"no notification reached {row.receiver}")
         return

@@ -14,18 +14,17 @@ from contextlib import ExitStack
 
 import pytest
 
-from demo_shop.faults import FAULTS
 from tests.conftest import REPO_ROOT
 from tests.harness import MariaDB
 from tests.loop import report
-from tests.loop.matrix import HEALTHY, Row, batches, rows
+from tests.loop.matrix import HEALTHY, Row, batches, rows, selected
 from tests.loop.run import Result, Watch, healthy_window, run_batch, wait_quiet, watching
 from tests.loop.stack import start_loop_stack
 from tests.loop.timescale import SHIPPED
 
 pytestmark = [pytest.mark.loop, pytest.mark.mariadb]
 
-SELECTED = [name.strip() for name in os.environ.get("LOOP_FAULTS", ",".join([*FAULTS, HEALTHY])).split(",") if name]
+SELECTED = selected(os.environ.get("LOOP_FAULTS"))
 PHASES: list[str | list[Row]] = [
     *([HEALTHY] if HEALTHY in SELECTED else []),
     *batches(rows(*(name for name in SELECTED if name != HEALTHY))),

@@ -21,6 +21,7 @@ from tests.loop.matrix import (
     CONTRACT_FAULTS,
     DATABASE_FAULTS,
     EVERYTHING,
+    HEALTHY,
     JOURNEY_FAULTS,
     MATRIX,
     STOREFRONT_FAULTS,
@@ -29,6 +30,7 @@ from tests.loop.matrix import (
     interfere,
     notification_group,
     rows,
+    selected,
     shipped_labels,
     storefront_faults,
 )
@@ -71,6 +73,11 @@ def test_every_expected_alert_exists_in_the_shipped_rules_with_its_runbook() -> 
     for row in MATRIX:
         rule = shipped[(row.alertname, row.severity)]
         assert runbook_problem(rule["annotations"]["runbook_url"]) is None, row.fault
+
+
+def test_make_loop_runs_every_row_unless_told_otherwise() -> None:
+    assert sorted(selected(None)) == sorted([*(row.fault for row in MATRIX), HEALTHY])
+    assert selected("fk_orphan, healthy,") == ["fk_orphan", HEALTHY]
 
 
 def test_faults_that_interfere_never_share_a_batch() -> None:
@@ -169,6 +176,30 @@ def test_healthy_nothing_fires(watch: Watch) -> None:
     result = healthy_window(watch, HEALTHY_SECONDS)
     print(report.line(result, "compressed"))
     assert_row(result)
+
+
+def test_the_journeys_traffic_is_all_synthetic(watch: Watch) -> None:
+    """The stack has no users: every request the shop counted on the routes only the journeys call was marked
+    synthetic, so the users' error ratio (JourneyApiErrorRatioHigh) never judges a probe. Every channel: the http
+    journeys' requests, the storefront's pages rendered for the browser journey (the product list's server-side
+    call forwards the document's marker with its ID) and the API calls its pages make from the browser (marked by
+    the browser step for each call's own ID, through CORS)."""
+
+    def counted(metric: str) -> dict[str, float]:
+        samples = watch.stack.prometheus.query(f'sum by (route) ({metric}{{job="demo-shop"}})')
+        return {sample["metric"]["route"]: float(sample["value"][1]) for sample in samples}
+
+    # Both from the one scrape: Prometheus evaluates the two queries against the same latest samples.
+    every, synthetic = counted("django_request_duration_seconds_count"), counted("django_synthetic_requests_total")
+    for route in ("api/checkout/", "api/cart/items/", "api/cart/", "api/orders/", "api/auth/token/", "api/products/"):
+        assert every.get(route, 0) > 0, f"no request to {route}: {sorted(every)}"
+    users = {route: every[route] - synthetic.get(route, 0.0) for route in every}
+    # The stack's own: the harness' readiness check of the shop and the first request that starts its refresher.
+    own = {"api/auth/csrf/": 1.0, "api/products/": 1.0}
+    # The pages' log beacons to client-logs go by navigator.sendBeacon, which carries no header (the Beacon API);
+    # what they report feeds the frontend's own metrics and alerts, never the API's users' error ratio.
+    unmarked = {route: n for route, n in users.items() if n > own.get(route, 0.0) and route != "client-logs"}
+    assert not unmarked, f"requests not marked synthetic, by route: {unmarked}"
 
 
 @pytest.mark.parametrize("batch", BATCHES, ids=["+".join(row.fault for row in batch) for batch in BATCHES])

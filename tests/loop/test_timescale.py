@@ -39,6 +39,7 @@ from tests.loop.timescale import (
 
 # Outside string literals, a duration in a window or after offset; counted independently of the compressor.
 _LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_QUERY = re.compile(r"`([^`]*)`")  # a query an annotation's template runs
 _PLACES = re.compile(r"\[[^\]]*\]|\boffset\s+-?[0-9a-z]+")
 _DURATIONS = re.compile(r"\d+(?:ms|[ywdhms])(?:\d+(?:ms|[ywdhms]))*")
 
@@ -94,7 +95,7 @@ def test_promql_windows_compressed_and_strings_untouched(expr: str, compressed: 
 
 
 def test_every_window_and_for_of_the_shipped_rules_changes_by_the_factor() -> None:
-    changed = brackets = 0
+    changed = brackets = annotation_queries = 0
     for path, shipped in shipped_rules():
         compressed = COMPRESSED.rules(shipped)
         assert len(compressed["groups"]) == len(shipped["groups"]), path.name
@@ -104,34 +105,44 @@ def test_every_window_and_for_of_the_shipped_rules_changes_by_the_factor() -> No
             }
             for rule, rule_c in zip(group["rules"], group_c["rules"], strict=True):
                 name = rule.get("alert") or rule.get("record")
-                # Nothing but expr and for changes: labels, annotations, names stay as shipped.
-                assert {k: v for k, v in rule.items() if k not in ("expr", "for")} == {
-                    k: v for k, v in rule_c.items() if k not in ("expr", "for")
+                # Nothing but expr, for and the annotations' queries changes: labels, names, words stay as shipped.
+                assert {k: v for k, v in rule.items() if k not in ("expr", "for", "annotations")} == {
+                    k: v for k, v in rule_c.items() if k not in ("expr", "for", "annotations")
                 }, name
+                queries: list[tuple[str, str]] = [(rule["expr"], rule_c["expr"])]
+                for key, text in rule.get("annotations", {}).items():
+                    text_c = rule_c["annotations"][key]
+                    assert _QUERY.sub("``", text) == _QUERY.sub("``", text_c), (name, key)
+                    found = list(zip(_QUERY.findall(text), _QUERY.findall(text_c), strict=True))
+                    annotation_queries += sum(1 for query, _ in found if places(query))
+                    queries += found
                 if "for" in rule:
                     assert parse_duration(rule_c["for"]) == max(parse_duration(rule["for"]) / FACTOR, FLOOR), name
                     assert parse_duration(rule_c["for"]) < parse_duration(rule["for"]), name
-                stripped = _LITERAL.sub('""', rule["expr"])
-                brackets += stripped.count("[") + len(re.findall(r"\boffset\b", stripped))
-                before, after = places(rule["expr"]), places(rule_c["expr"])
-                assert len(before) == len(after), name
-                for place, place_c in zip(before, after, strict=True):
-                    old, new = durations(place), durations(place_c)
-                    assert old and len(old) == len(new), (name, place)
-                    # A bracket's first duration is a range (raised to the window floor); a subquery's step and an
-                    # offset are raised to the floor only.
-                    floors = [WINDOW_FLOOR, FLOOR] if place.startswith("[") else [FLOOR]
-                    for seconds, seconds_c, floor in zip(old, new, floors, strict=False):
-                        assert seconds_c == max(seconds / FACTOR, floor) and seconds_c < seconds, (name, place)
-                        changed += 1
-                # With every window put back, the expression is the shipped one, character for character.
-                restored = rule_c["expr"]
-                for place, place_c in zip(before, after, strict=True):
-                    restored = restored.replace(place_c, place, 1)
-                assert _LITERAL.sub('""', restored) == _LITERAL.sub('""', rule["expr"]), name
-                assert _LITERAL.findall(rule_c["expr"]) == _LITERAL.findall(rule["expr"]), name
+                for query, query_c in queries:
+                    stripped = _LITERAL.sub('""', query)
+                    brackets += stripped.count("[") + len(re.findall(r"\boffset\b", stripped))
+                    before, after = places(query), places(query_c)
+                    assert len(before) == len(after), name
+                    for place, place_c in zip(before, after, strict=True):
+                        old, new = durations(place), durations(place_c)
+                        assert old and len(old) == len(new), (name, place)
+                        # A bracket's first duration is a range (raised to the window floor); a subquery's step and
+                        # an offset are raised to the floor only.
+                        floors = [WINDOW_FLOOR, FLOOR] if place.startswith("[") else [FLOOR]
+                        for seconds, seconds_c, floor in zip(old, new, floors, strict=False):
+                            assert seconds_c == max(seconds / FACTOR, floor) and seconds_c < seconds, (name, place)
+                            changed += 1
+                    # With every window put back, the query is the shipped one, character for character.
+                    restored = query_c
+                    for place, place_c in zip(before, after, strict=True):
+                        restored = restored.replace(place_c, place, 1)
+                    assert _LITERAL.sub('""', restored) == _LITERAL.sub('""', query), name
+                    assert _LITERAL.findall(query_c) == _LITERAL.findall(query), name
     # Every bracket and offset of the shipped rules held durations, and each one changed: none was missed.
     assert changed >= brackets > 30
+    # The burn-rate descriptions read windows (the step that failed most over 5m, and over each long window).
+    assert annotation_queries >= 7
 
 
 def test_promtool_accepts_the_compressed_rules(tmp_path: Path) -> None:

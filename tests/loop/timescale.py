@@ -5,7 +5,9 @@ the fault matrix runs on a copy of everything in which each such duration is div
 raised to at least ``FLOOR``. The copy is generated here from the shipped files every time, never edited by hand:
 
 - rules/*.rules.yml: every ``for:``, every range window ``[5m]``, both parts of a subquery ``[1h:5m]`` and
-  every ``offset``; nothing else of a rule changes (thresholds, labels, annotations stay as shipped). A range
+  every ``offset``, in each ``expr`` and in the queries an annotation's template runs (its backquoted strings:
+  a description naming the step that failed most over 5m reads the same window as the alert); nothing else of a
+  rule changes (thresholds, labels, the annotations' words stay as shipped). A range
   window (and a subquery's range) is raised to at least ``WINDOW_FLOOR``, two intervals of the periodic work: a
   window shorter than the interval between two journey runs holds no run at all part of the time, and an alert
   reading it would flap for want of data, not because the fault went away;
@@ -58,6 +60,7 @@ _DURATION = re.compile(rf"(?:{_PART})+")
 _WINDOW = re.compile(rf"\[\s*({_PART}(?:{_PART})*)\s*(?::\s*((?:{_PART})+)?\s*)?\]")
 _OFFSET = re.compile(rf"\boffset\s+(-?)((?:{_PART})+)")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_QUERY = re.compile(r"`([^`]*)`")  # a query an annotation's template runs (Go's raw string)
 _RATE = re.compile(r"(\d+)/(s|sec|m|min|h|hour|d|day)")
 
 
@@ -137,14 +140,16 @@ class Timescale:
         return "".join(pieces)
 
     def rules(self, document: dict[str, Any]) -> dict[str, Any]:
-        """A rules file (as loaded from YAML) with every rule's ``expr`` and ``for`` compressed, and each group's
-        ``interval`` if it has one."""
+        """A rules file (as loaded from YAML) with every rule's ``expr`` and ``for`` compressed, the queries of its
+        annotations' templates, and each group's ``interval`` if it has one."""
         compressed = copy.deepcopy(document)
         for group in compressed["groups"]:
             if "interval" in group:
                 group["interval"] = self.duration(group["interval"])
             for rule in group["rules"]:
                 rule["expr"] = self.promql(rule["expr"])
+                for name, text in rule.get("annotations", {}).items():
+                    rule["annotations"][name] = _QUERY.sub(lambda m: f"`{self.promql(m.group(1))}`", text)
                 if "for" in rule:
                     rule["for"] = self.duration(rule["for"])
         return compressed

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from django_integration.marker import verify_marker
 from synthetic.config import parse_config
 from synthetic.errors import ConfigError
 from synthetic.result import REASONS, RunResult, StepResult
@@ -81,6 +82,18 @@ PAGES: dict[str, tuple[int, str]] = {
         fetch("OTHER/api/ok", {headers: {"X-Request-ID": "crossorigin-0001"}})
           .then(() => { s.textContent = "done"; }, () => { s.textContent = "blocked"; });</script>""",
     ),
+    # Every channel of a page's requests: an API call on the target's origin and one on another origin (CORS
+    # allowing the page's correlation headers), each with the ID the page gave it, and one of each without an ID.
+    "/channels": (
+        200,
+        """<!doctype html><title>ch</title><p id="s">waiting</p><script>
+        Promise.all([
+          fetch("/api/ok", {headers: {"X-Request-ID": "samecall-0001"}}),
+          fetch("OTHER/api/cors-ok", {headers: {"X-Request-ID": "crosscall-0001"}}),
+          fetch("/api/plain"),
+          fetch("OTHER/api/cors-plain"),
+        ]).then(() => { s.textContent = "done"; }, () => { s.textContent = "blocked"; });</script>""",
+    ),
     "/dead": (
         200,
         """<!doctype html><title>d</title><p id="s">waiting</p><script>
@@ -119,6 +132,13 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._answer()
 
+        def do_OPTIONS(self) -> None:  # the CORS preflight of /api/cors-ok
+            self.send_response(204)
+            self.send_header("Access-Control-Allow-Origin", site.url)
+            self.send_header("Access-Control-Allow-Headers", "x-request-id")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def _answer(self) -> None:
             path = urlsplit(self.path).path
             length = int(self.headers.get("Content-Length") or 0)
@@ -130,8 +150,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, json.dumps({"user": "probe", "order": 7}), "application/json", request_id)
             if path == "/api/fail":
                 return self._send(500, '{"detail": "boom"}', "application/json", request_id)
-            if path == "/api/ok":
+            if path in ("/api/ok", "/api/plain"):
                 return self._send(200, "{}", "application/json", request_id)
+            if path in ("/api/cors-ok", "/api/cors-plain"):
+                return self._send(200, "{}", "application/json", request_id, cors=True)
             if path == "/slow":
                 time.sleep(1.2)
                 return self._send(200, "<!doctype html><title>slow</title><p>finally</p>", "text/html", None)
@@ -144,9 +166,11 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             html = html.replace("OTHER", site.other).replace("DEAD", f"http://127.0.0.1:{dead_port}")
             return self._send(status, html, "text/html; charset=utf-8", None)
 
-        def _send(self, status: int, body: str, content_type: str, request_id: str | None) -> None:
+        def _send(self, status: int, body: str, content_type: str, request_id: str | None, cors: bool = False) -> None:
             data = body.encode()
             self.send_response(status)
+            if cors:
+                self.send_header("Access-Control-Allow-Origin", site.url)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             if request_id:
@@ -308,6 +332,33 @@ def test_a_passing_journey_carries_variables_and_the_api_calls_ids(site: Site) -
     assert {"ttfb", "dom_content_loaded"} <= set(page_of(order)["navigation"])
     assert order.http_status == 200
     assert "screenshot" not in page_of(order)
+
+
+def test_every_request_the_journey_gives_an_id_carries_the_synthetic_marker(site: Site) -> None:
+    """The backend leaves synthetic traffic out of its users' figures by the marker (django_integration.synthetic):
+    the document, and a call to the target's origin the page gave no ID (a client-side navigation's server render),
+    carry it signed for the run's ID, with that ID; each API call the page gave an ID (on the target's origin or
+    another one, through CORS) signed for that call's ID; a call to another origin without an ID carries none."""
+    config = parse_config(
+        config_yaml(site.url, "- name: page\n  browser: {goto: /channels, actions: [{wait_for: {text: done}}]}",
+                    target="synthetic_secret: marker-secret-1"),
+        "test.yml",
+    )  # fmt: skip
+    ((workflow, target),) = config.pairs()
+    before = len(site.requests)
+    result = run_workflow(workflow, target)
+    assert result.success, describe(result)
+    arrived = {r["path"]: r["headers"] for r in site.requests[before:]}
+    for path, signed_for in [
+        ("/channels", result.correlation_id),
+        ("/api/ok", "samecall-0001"),
+        ("/api/cors-ok", "crosscall-0001"),
+        ("/api/plain", result.correlation_id),
+    ]:
+        headers = arrived[path]
+        assert headers["x-request-id"] == signed_for, path
+        assert verify_marker(headers["x-synthetic"], "marker-secret-1", signed_for), path
+    assert "x-synthetic" not in arrived["/api/cors-plain"] and "x-request-id" not in arrived["/api/cors-plain"]
 
 
 def test_layout_shifts_are_measured(site: Site) -> None:

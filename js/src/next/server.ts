@@ -57,19 +57,42 @@ export function withRequestId(headers: Headers): { requestHeaders: Headers; requ
   return { requestHeaders, requestId };
 }
 
-/** The headers that forward `incoming`'s ID (a route handler's `request.headers`), or a new one. */
+/** The synthetic marker a probe sends (workflow-exporter's journeys: `1`, or `v1:<time>:<HMAC>` signed for the
+ * request's ID): forwarded with that ID only, so the API leaves a probe's server-side calls out of its users'
+ * figures too (the Django integration verifies it against the ID it came with). */
+export const SYNTHETIC_HEADER = "X-Synthetic";
+const MARKER = /^[\x21-\x7e]{1,200}$/; // printable, bounded: anything else is not forwarded
+
+/** `incoming`'s synthetic marker, when it has one of a sane shape; else null. */
+export function incomingSyntheticMarker(incoming: HeaderReader | null | undefined): string | null {
+  const value = incoming?.get(SYNTHETIC_HEADER)?.trim();
+  return value && MARKER.test(value) ? value : null;
+}
+
+/** The headers that forward `incoming`'s ID (a route handler's `request.headers`), or a new one; with the ID,
+ * `incoming`'s synthetic marker. */
 export function forwardedHeaders(incoming?: HeaderReader | null): Record<string, string> {
-  return correlationHeaders((incoming && incomingRequestId(incoming)) || newRequestId());
+  const incomingId = incoming ? incomingRequestId(incoming) : null;
+  const headers = correlationHeaders(incomingId ?? newRequestId());
+  const marker = incomingId ? incomingSyntheticMarker(incoming) : null;
+  if (marker) headers[SYNTHETIC_HEADER] = marker;
+  return headers;
+}
+
+/** The headers of the request being rendered or handled (`next/headers`), or null outside a request. */
+async function requestHeaders(): Promise<HeaderReader | null> {
+  try {
+    const { headers } = await import("next/headers");
+    return await headers();
+  } catch {
+    return null; // outside a request (build time, a script)
+  }
 }
 
 /** The ID of the request being rendered or handled (from `next/headers`), else a new one. */
 export async function serverRequestId(): Promise<string> {
-  try {
-    const { headers } = await import("next/headers");
-    return incomingRequestId(await headers()) ?? newRequestId();
-  } catch {
-    return newRequestId(); // outside a request (build time, a script)
-  }
+  const incoming = await requestHeaders();
+  return (incoming && incomingRequestId(incoming)) ?? newRequestId();
 }
 
 export interface ServerFetchInit extends RequestInit {
@@ -77,13 +100,18 @@ export interface ServerFetchInit extends RequestInit {
   requestId?: string;
 }
 
-/** `fetch` from the server to the API with the incoming request's ID as `X-Request-ID` and `traceparent`. */
+/** `fetch` from the server to the API with the incoming request's ID as `X-Request-ID` and `traceparent` (and,
+ * with that ID, the incoming synthetic marker). */
 export async function serverFetch(input: string | URL, init: ServerFetchInit = {}): Promise<Response> {
   const { requestId: given, ...rest } = init;
-  const id = given && isValidRequestId(given) ? given : await serverRequestId();
+  const incoming = await requestHeaders();
+  const incomingId = incoming ? incomingRequestId(incoming) : null;
+  const id = given && isValidRequestId(given) ? given : (incomingId ?? newRequestId());
   const headers = new Headers(rest.headers);
   headers.delete(TRACEPARENT_HEADER);
   for (const [name, value] of Object.entries(correlationHeaders(id))) headers.set(name, value);
+  const marker = id === incomingId ? incomingSyntheticMarker(incoming) : null; // signed for that ID only
+  if (marker) headers.set(SYNTHETIC_HEADER, marker);
   const url = safeUrl(String(input));
   const method = (rest.method ?? "GET").toUpperCase();
   let response: Response;
