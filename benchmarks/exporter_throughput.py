@@ -392,11 +392,17 @@ def part_probe(args: argparse.Namespace, tmp: Path, blackbox: str) -> None:
         print()
         for name in names[:2]:
             rate, cpu_ms = summary[name]
+            ratio = cpu_ms / bb_cpu
             print(
                 f"- {name} / blackbox_exporter: probes/s {rate / bb_rate:.2f}x, "
-                f"exporter CPU per probe {cpu_ms / bb_cpu:.1f}x"
+                f"exporter CPU per probe **{ratio:.1f}x** (goal: ≤ {GOAL_PROBE_CPU}x, {met(ratio, GOAL_PROBE_CPU)})"
             )
         ours_serve, bb_serve = summary[names[3]][1], summary[names[4]][1]
+        floor = ours_serve / max(bb_serve, 1e-9)
+        print(
+            f"- `/-/healthy` floor, exporter CPU per request: ours {ours_serve:.3f} ms, blackbox_exporter "
+            f"{bb_serve:.3f} ms, **{floor:.1f}x** (goal: ≤ {GOAL_HEALTHY_CPU}x, {met(floor, GOAL_HEALTHY_CPU)})"
+        )
         print(
             f"- CPU per probe minus CPU per `/-/healthy` request (the probe work alone): ours "
             f"{summary['ours'][1] - ours_serve:.3f} ms, blackbox_exporter {bb_cpu - bb_serve:.3f} ms "
@@ -547,6 +553,15 @@ def pbkdf2_ms() -> tuple[int, float]:
 
 
 # ----------------------------------------------------------------------------------------- 3. scrape
+
+GOAL_PROBE_CPU = 1.5  # exporter CPU per one-step probe / blackbox_exporter's, same run (#17)
+GOAL_HEALTHY_CPU = 2.0  # exporter CPU per /-/healthy request / blackbox_exporter's, same run (#17)
+
+
+def met(ratio: float, goal: float) -> str:
+    """``"met"`` when ``ratio`` (ours / the peer's, or ours / a goal) is at most ``goal``, else ``"not met"``."""
+    return "met" if ratio <= goal else "not met"
+
 
 GOAL_SCRAPE_CPU = 0.3  # seconds of exporter CPU per /metrics scrape at 1000 pairs x 10 steps, gzip included (#17)
 FROZEN_TIME = 1_764_000_000.0  # time.time() while the state is built: both variants hold the same bytes

@@ -15,6 +15,9 @@ from tests.harness.http_target import Target, serve_target
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# A run stopped by SIGTERM or SIGHUP tears its fixtures down, so the components they started stop too.
+pytest_plugins = ["tests.harness.interrupt"]
+
 
 @pytest.fixture(autouse=True)
 def _logging_restored() -> Iterator[None]:

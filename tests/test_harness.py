@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+from functools import partial
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from tests.harness import (
@@ -14,8 +19,11 @@ from tests.harness import (
     start_alertmanager,
     start_mysqld_exporter,
     start_prometheus,
+    wait_until,
 )
 from tests.harness.alertmanager import webhook_config
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def port_is_closed(url: str) -> bool:
@@ -94,3 +102,54 @@ def test_mysqld_exporter_reports_the_harness_mariadb(tmp_path: Path, mariadb: Ma
     finally:
         exporter.stop()
     assert port_is_closed(exporter.url)
+
+
+STOPPED_RUN = """
+import os, time
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ManagedProcess
+
+
+@pytest.fixture(scope="session")
+def in_fixture(tmp_path_factory):
+    process = ManagedProcess("in-fixture", ["sleep", "600"], tmp_path_factory.mktemp("f") / "log")
+    yield process
+    process.stop()
+
+
+def test_runs_until_stopped(in_fixture, tmp_path):
+    loose = ManagedProcess("in-test-body", ["sleep", "600"], tmp_path / "log")  # no fixture stops this one
+    Path(os.environ["PIDS_FILE"]).write_text(f"{in_fixture.pid} {loose.pid}")
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+def test_a_run_stopped_by_a_signal_stops_what_it_started(tmp_path: Path, signum: signal.Signals) -> None:
+    """``timeout``, a CI runner or a closed terminal stopping pytest (SIGTERM, SIGHUP; Ctrl-C is SIGINT) leaves no
+    component running: the one a fixture started is stopped by its teardown, the one a test started on its own at
+    interpreter exit; pytest exits with 128 + the signal's number (2 for Ctrl-C, pytest's "interrupted")."""
+    (tmp_path / "test_stopped.py").write_text(STOPPED_RUN)
+    pids_file = tmp_path / "pids"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.harness.interrupt"]
+    run = subprocess.Popen(
+        [*command, str(tmp_path / "test_stopped.py")],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PIDS_FILE": str(pids_file), "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2, 60, "the run's processes")
+        pids = [int(pid) for pid in pids_file.read_text().split()]
+        assert not any(pid_is_gone(pid) for pid in pids)
+        run.send_signal(signum)
+        output, _ = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == (2 if signum == signal.SIGINT else 128 + signum), output.decode()
+    for pid in pids:
+        wait_until(partial(pid_is_gone, pid), 15, f"process {pid} stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -69,6 +70,19 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str, interva
         time.sleep(interval)
 
 
+_STARTED: set[ManagedProcess] = set()  # started and not yet stopped
+
+
+@atexit.register
+def stop_leftovers() -> None:
+    """Stop every ``ManagedProcess`` still running when the interpreter exits (one a test started outside a
+    fixture and lost on an error path, or one whose fixture's teardown was cut short): they run in their own
+    process groups, so nothing else would."""
+    for process in list(_STARTED):
+        with contextlib.suppress(Exception):
+            process.stop(timeout=5.0)
+
+
 class ManagedProcess:
     """One child process in its own process group, with its output in a log file."""
 
@@ -95,6 +109,7 @@ class ManagedProcess:
             cwd=cwd,
             start_new_session=True,
         )
+        _STARTED.add(self)
 
     @property
     def pid(self) -> int:
@@ -135,3 +150,4 @@ class ManagedProcess:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
         self._log.close()
+        _STARTED.discard(self)
