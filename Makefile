@@ -51,6 +51,7 @@ js-test:
 
 # Side-by-side measurements against django-prometheus + django-guid and blackbox_exporter (docs/performance.md).
 bench: $(VENV)/.dev-installed
+	scripts/install-system-deps.sh prometheus-blackbox-exporter
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/django_overhead.py
 	$(BIN)/python benchmarks/exporter_throughput.py

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the tests run for real (DESIGN: Prometheus, Alertmanager, MariaDB,
-# mysqld_exporter, and what mysqlclient builds against), when missing and when we may.
+# mysqld_exporter, and what mysqlclient builds against), when missing and when we may. Arguments name more
+# packages a target needs besides (make bench: prometheus-blackbox-exporter, the peer it measures against).
 set -eu
 
 PACKAGES="prometheus prometheus-alertmanager prometheus-mysqld-exporter mariadb-server libmariadb-dev pkg-config"
@@ -10,6 +11,7 @@ PACKAGES="$PACKAGES chromium"  # browser steps and the storefront's end-to-end t
 PACKAGES="$PACKAGES logrotate"  # tests/deploy rotate the shop's JSON log under load with the real binary
 # kubectl's kustomize renders deploy/kubernetes; keep a kubectl that is there already (any package of it).
 command -v kubectl >/dev/null 2>&1 || PACKAGES="$PACKAGES kubernetes-client"
+PACKAGES="$PACKAGES $*"
 
 missing=""
 for package in $PACKAGES; do
