@@ -4,7 +4,9 @@ PrometheusRule groups equal to rules/ and checked by promtool, and the generated
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -392,3 +394,121 @@ def test_the_documented_probe_job_passes_promtool(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump({"scrape_configs": jobs}))
     result = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+OVERLAY = REPO_ROOT / "deploy" / "kube-prometheus-stack"
+RELEASE_SELECTED = {"PrometheusRule", "ServiceMonitor", "PodMonitor"}  # kube-prometheus-stack's *Selector defaults
+
+
+def _overlay_copy(tmp_path: Path, uncomment: tuple[str, ...]) -> Path:
+    """deploy/kubernetes and the overlay copied side by side (kustomize wants relative paths), with the commented
+    list items of the overlay whose text contains one of ``uncomment`` made live, as a user would uncomment them."""
+    tree = tmp_path / "deploy"
+    shutil.copytree(KUBERNETES, tree / "kubernetes")
+    overlay = tree / "mine"
+    overlay.mkdir()
+    lines = (OVERLAY / "kustomization.yaml").read_text().splitlines()
+    out, live = [], False
+    for line in lines:
+        if line.startswith("  # - "):  # a commented list item; its body follows at a deeper indent
+            live = any(word in text for word in uncomment for text in [line, *_item_body(lines, line)])
+        elif not line.startswith("  #    "):
+            live = False
+        out.append("  " + line[4:] if live else line)
+    (overlay / "kustomization.yaml").write_text("\n".join(out) + "\n")
+    return overlay
+
+
+def _item_body(lines: list[str], first: str) -> list[str]:
+    start = lines.index(first) + 1
+    body = []
+    for line in lines[start:]:
+        if not line.startswith("  #    "):
+            break
+        body.append(line)
+    return body
+
+
+def _released(objects: list[dict[str, Any]]) -> None:
+    """What a kube-prometheus-stack release `kube-prometheus-stack` in `monitoring` needs of the rendered bundle."""
+    for obj in objects:
+        if obj["kind"] in RELEASE_SELECTED:
+            assert obj["metadata"]["labels"]["release"] == "kube-prometheus-stack", obj["metadata"]["name"]
+        if obj["kind"] not in OPERATOR_KINDS:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
+        else:
+            jsonschema.validate(obj, CRD_SCHEMAS[obj["kind"]])
+    image = by_kind(objects, "StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "registry.example/workflow-exporter:0.1.0"  # a registry host, not Docker Hub's library
+    (namespace,) = by_kind(objects, "Namespace")
+    assert namespace["metadata"]["name"] == "workflow-exporter"  # never the monitoring namespace renamed
+    (source,) = by_kind(objects, "NetworkPolicy")[0]["spec"]["ingress"][0]["from"]
+    assert source["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    assert source["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+
+
+GENERATED = ("prometheusrule.yaml", "grafana-dashboards.yaml")
+
+
+@pytest.mark.parametrize("optional", [(), ("workflow-exporter-mysql",), GENERATED], ids=["shipped", "no-mysql", "urls"])
+def test_the_kube_prometheus_stack_overlay_renders_what_the_release_selects(
+    tmp_path: Path, optional: tuple[str, ...]
+) -> None:
+    """deploy/kube-prometheus-stack/ as shipped, and with each of its optional parts uncommented: the monitors and
+    rules carry the release label, the image names a registry, Prometheus' namespace is the one admitted, every
+    object stays valid; dropping the MySQL rules drops only them; the generated copies with a cluster's URLs
+    replace every localhost link and nothing else."""
+    overlay = _overlay_copy(tmp_path, optional)
+    if optional == GENERATED:
+        urls = ["--grafana-url", "https://grafana.example.com", "--exporter-url", "https://runs.example.com"]
+        assert run_generator(*urls, "--output-dir", str(overlay)).returncode == 0
+    objects = kustomize(overlay)
+    _released(objects)
+    rules = {r["metadata"]["name"]: r["spec"]["groups"] for r in by_kind(objects, "PrometheusRule")}
+    shipped = {r["metadata"]["name"]: r["spec"]["groups"] for r in by_kind(kustomize(), "PrometheusRule")}
+    text = yaml.safe_dump_all(objects)
+    if optional == ("workflow-exporter-mysql",):
+        assert rules == {name: groups for name, groups in shipped.items() if name != "workflow-exporter-mysql"}
+    elif optional == GENERATED:
+        assert "localhost" not in text
+        assert "https://grafana.example.com/d/" in text and "https://runs.example.com/" in text
+        back = yaml.safe_load(yaml.safe_dump(rules).replace("https://grafana.example.com", "http://localhost:3000"))
+        assert back == shipped
+    else:
+        assert rules == shipped
+        assert "http://localhost:3000/d/" in text  # the links generate.py rewrites for a cluster
+
+
+def test_the_documented_helm_values_match_the_bundle() -> None:
+    """The kube-prometheus-stack values docs/deploy.md gives: exemplar storage on (the IDs ride on exemplars), the
+    sidecar finding the dashboards' ConfigMaps (label, namespace, folder annotation), and a Prometheus data source
+    with the uid the dashboards default to and the same exemplar links as grafana/provisioning's, at the
+    address the doc's generate.py command uses for the exporter."""
+    docs = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    (block,) = re.findall(r"<!-- deploy:kube-prometheus-stack-values -->\n```yaml\n(.*?)```", docs, re.DOTALL)
+    values = yaml.safe_load(block)
+    assert "exemplar-storage" in values["prometheus"]["prometheusSpec"]["enableFeatures"]
+    sidecar = values["grafana"]["sidecar"]["dashboards"]
+    maps = by_kind(kustomize(), "ConfigMap")
+    dashboards = [m for m in maps if m["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    assert dashboards and sidecar["searchNamespace"] == "ALL"
+    assert all(sidecar["folderAnnotation"] in m["metadata"]["annotations"] for m in dashboards)
+    (source,) = values["grafana"]["additionalDataSources"]
+    assert values["grafana"]["sidecar"]["datasources"]["defaultDatasourceEnabled"] is False
+    defaults = {
+        v["current"]["value"]
+        for p in DASHBOARDS.glob("*.json")
+        for v in json.loads(p.read_text())["templating"]["list"]
+        if v["type"] == "datasource"
+    }
+    assert defaults == {source["uid"]} and source["isDefault"] is True
+    datasources = REPO_ROOT / "grafana" / "provisioning" / "datasources" / "datasources.yml"
+    provisioned = yaml.safe_load(datasources.read_text())
+    (prometheus,) = [d for d in provisioned["datasources"] if d["type"] == "prometheus"]
+    exporter = re.search(r"--exporter-url (\S+)", docs)
+    assert exporter is not None
+    local = [
+        {**link, "url": link["url"].replace("http://localhost:9716", exporter.group(1))}
+        for link in prometheus["jsonData"]["exemplarTraceIdDestinations"]
+    ]
+    assert source["jsonData"]["exemplarTraceIdDestinations"] == local
