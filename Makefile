@@ -73,8 +73,13 @@ dist: $(VENV)/.dist-installed
 
 # The docs site (MkDocs, mkdocs.yml) into site/; reference pages are generated from the code at build time.
 # `make test` builds it with --strict too (tests/test_docs_site.py).
-docs: $(VENV)/.dev-installed
+# The docs site needs only the docs extra (no system packages): `make docs` works on a machine that runs nothing else.
+docs: $(VENV)/.docs-installed
 	$(BIN)/mkdocs build --strict --site-dir site
+
+$(VENV)/.docs-installed: pyproject.toml $(VENV)/.venv-created
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
 
 system-deps:
 	scripts/install-system-deps.sh
@@ -93,7 +98,7 @@ $(VENV)/.demo-installed: pyproject.toml $(VENV)/.venv-created
 # mysqlclient builds against libmariadb-dev, so the system packages come first.
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.venv-created | system-deps
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(VENV)/.demo-installed $(VENV)/.dist-installed
+	touch $@ $(VENV)/.demo-installed $(VENV)/.dist-installed $(VENV)/.docs-installed
 
 $(VENV)/.dist-installed: pyproject.toml $(VENV)/.venv-created
 	$(BIN)/python -m pip install --quiet -e '.[dist]'

@@ -1,11 +1,12 @@
-"""Settings: one dict, ``WORKFLOW_EXPORTER``, read on every access so ``override_settings`` works.
+"""Settings: one dict, ``WORKFLOW_EXPORTER``, read lazily on first use and remembered until Django's
+``setting_changed`` signal (which ``override_settings`` sends) says it changed.
 
 Every key, its default and its meaning (also in the README)::
 
     WORKFLOW_EXPORTER = {
         "SLOW_QUERY_SECONDS": 0.5,          # a statement at least this slow is counted and logged
         "REPEATED_QUERY_THRESHOLD": 5,      # the same statement this often in one request is an N+1
-        "SQL_COMMENTS": True,               # prepend /*request_id=...,route=...*/ to every statement
+        "SQL_COMMENTS": True,               # prepend /*request_id='...',route='...',traceparent='...'*/
         "SERVER_TIMING": True,              # answer Server-Timing: app, db (with the query count)
         "TIMING_ALLOW_ORIGIN": None,        # e.g. "https://shop.example" so the browser may read it
         "SYNTHETIC_HEADER": "X-Synthetic",  # marks the exporter's own traffic

@@ -84,9 +84,11 @@ def _size(text: str) -> int:
 
 
 def _storage_flags(parser: argparse.ArgumentParser, default: str | None) -> None:
-    parser.add_argument("--storage.path", dest="storage_path", default=default, metavar="DIR",
-                        help="directory of the run store (SQLite); \"\" keeps runs in memory only"
-                        + (" (default: %(default)s)" if default else "; default: runs are not stored"))  # fmt: skip
+    if default:  # the service
+        help = 'directory of the run store (SQLite); "" keeps runs in memory only (default: %(default)s)'
+    else:  # a command run by hand
+        help = "also store the run in the run store of this directory (the service's, e.g. data); default: not stored"
+    parser.add_argument("--storage.path", dest="storage_path", default=default, metavar="DIR", help=help)
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -136,10 +138,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="live run streams (/api/v1/stream) open at once, each on a thread of its own; one more "
                         "is answered 503 (default: %(default)s)")  # fmt: skip
     parser.add_argument("--log.level", dest="log_level", default="info",
-                        choices=["debug", "info", "warning", "error"])  # fmt: skip
+                        choices=["debug", "info", "warning", "error"],
+                        help="the least severe log line written; at the default, run, replay, contract and "
+                        "--config.check write warnings and worse (default: %(default)s)")  # fmt: skip
     parser.add_argument("--log.file", dest="log_file", metavar="FILE",
-                        help="append the JSON log lines to this file instead of stdout (stderr for run, replay and "
-                        "contract); reopened when logrotate renames it, so no copytruncate is needed")  # fmt: skip
+                        help="append the JSON log lines to this file instead of stdout (stderr for run, replay, "
+                        "contract and --config.check; trace, frontend-map and report keep their own output); "
+                        "reopened when logrotate renames it, so no copytruncate is needed")  # fmt: skip
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser(
         "run",

@@ -17,6 +17,7 @@ checked to exist and rewritten to the repository on GitHub; a link to a missing 
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import os
 import re
@@ -31,10 +32,17 @@ log = logging.getLogger("mkdocs.hooks.workflow_exporter")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_URL = "https://github.com/workflow-exporter/workflow-exporter"
 UNKNOWN = "zz_unknown_field"
-_KNOWN = re.compile(r"unknown (?:field|assertion) '" + UNKNOWN + r"' \(known: ([^)]*)\)")
+# The parser's ways of naming what is known where an unknown name stands.
+_KNOWN = (
+    re.compile(r"unknown (?:field|assertion|source|action) '" + UNKNOWN + r"' \(known: ([^)]*)\)"),
+    re.compile(r"\." + UNKNOWN + r": known: (.*)$"),
+)
 
 _TARGET = {"base_url": "http://shop.example"}
+_DATABASE = {**_TARGET, "database": {"dsn": "mysql://user:pw@db.example/shop"}}
 _STEP = {"name": "s", "http": {"path": "/"}}
+_SQL = {"name": "s", "sql": {"query": "SELECT 1"}}
+_BROWSER = {"name": "s", "browser": {"goto": "/"}}
 _WORKFLOW = {"targets": ["t"], "steps": [_STEP]}
 
 
@@ -54,9 +62,31 @@ PROBES: list[tuple[str, str, dict[str, Any]]] = [
     ("workflows.<name>", "a workflow: which targets, how often, its steps", {
         "targets": {"t": _TARGET}, "workflows": {"w": {**_WORKFLOW, UNKNOWN: 1}}}),
     ("workflows.<name>.steps[]", "a step: one step kind and what to expect of it", _config(step={**_STEP, UNKNOWN: 1})),
+    ("targets.<name>.credentials.<name>", "a login's credentials, used as `${credentials.<name>.<field>}`",
+     _config(targets={**_TARGET, "credentials": {"c": {UNKNOWN: 1}}})),
+    ("targets.<name>.contracts", "the target's contract sweep against its OpenAPI document",
+     _config(targets={**_TARGET, "contracts": {UNKNOWN: 1}})),
     ("steps[].http", "the `http` step kind", _config(step={"name": "s", "http": {"path": "/", UNKNOWN: 1}})),
-    ("steps[].expect", "assertions on the step's answer", _config(step={**_STEP, "expect": {UNKNOWN: 1}})),
+    ("steps[].expect", "assertions on an `http` step's answer",
+     _config(step={**_STEP, "expect": {UNKNOWN: 1}})),
+    ("steps[].expect.server", "limits on what the server reports doing (Server-Timing)",
+     _config(step={**_STEP, "expect": {"server": {UNKNOWN: 1}}})),
+    ("steps[].extract.<name>", "a value taken from the answer for later steps (one source each)",
+     _config(step={**_STEP, "extract": {"x": {UNKNOWN: 1}}})),
+    ("steps[].sql", "the `sql` step kind (read-only statements on the target's `database`)",
+     _config(targets=_DATABASE, step={"name": "s", "sql": {"query": "SELECT 1", UNKNOWN: 1}})),
+    ("steps[].expect", "assertions on a `sql` step's rows",
+     _config(targets=_DATABASE, step={**_SQL, "expect": {UNKNOWN: 1}})),
+    ("steps[].browser", "the `browser` step kind (a page in Chromium)",
+     _config(step={"name": "s", "browser": {"goto": "/", UNKNOWN: 1}})),
+    ("steps[].browser.actions[]", "one action on the page",
+     _config(step={"name": "s", "browser": {"goto": "/", "actions": [{UNKNOWN: 1}]}})),
+    ("steps[].expect", "assertions on a `browser` step's page", _config(step={**_BROWSER, "expect": {UNKNOWN: 1}})),
     ("trace", "where `trace` looks (log files, slow logs, MySQL)", {**_config(), "trace": {UNKNOWN: 1}}),
+    ("frontend", "the frontend map: a Next.js source tree against the API's document",
+     {**_config(), "frontend": {UNKNOWN: 1}}),
+    ("report", "what `report` reads (Prometheus, MySQL) and compares",
+     {**_config(), "report": {UNKNOWN: 1}}),
 ]  # fmt: skip
 
 
@@ -69,7 +99,7 @@ def known_fields(config: dict[str, Any]) -> list[str]:
         parse_config(yaml.safe_dump(config), "workflows.yml", sections=SECTIONS)
     except ConfigError as error:
         for problem in error.problems:
-            match = _KNOWN.search(problem)
+            match = next((m for pattern in _KNOWN if (m := pattern.search(problem))), None)
             if match:
                 fields = match.group(1).replace("and one step kind:", ",").split(",")
                 return [field.strip() for field in fields if field.strip()]
@@ -79,7 +109,10 @@ def known_fields(config: dict[str, Any]) -> list[str]:
 
 def configuration_page() -> str:
     from exporter import cli
+    from exporter.frontend_map import config as frontend
+    from exporter.report import _prom as report
     from synthetic import model
+    from synthetic.contracts import config as contracts
     from synthetic.steps import STEP_KINDS
 
     lines = [
@@ -113,6 +146,15 @@ def configuration_page() -> str:
         f"| `workflows.<name>.interval` | {model.DEFAULT_INTERVAL:g} s |",
         f"| `workflows.<name>.timeout` | {model.DEFAULT_TIMEOUT:g} s |",
         f"| `targets.<name>.max_response_bytes` | {model.DEFAULT_MAX_RESPONSE_BYTES} |",
+        f"| `targets.<name>.implicit_statuses` | {', '.join(map(str, sorted(model.DEFAULT_IMPLICIT_STATUSES)))} |",
+        f"| `targets.<name>.circuit_breaker` | on: `failures` {model.CircuitBreakerConfig.failures}, "
+        f"`cooldown` {model.CircuitBreakerConfig.cooldown:g} s |",
+        f"| `targets.<name>.contracts.interval` / `timeout` / `request_timeout` | {contracts.DEFAULT_INTERVAL:g} s / "
+        f"{contracts.DEFAULT_TIMEOUT:g} s / {contracts.DEFAULT_REQUEST_TIMEOUT:g} s |",
+        f"| `targets.<name>.contracts.max_requests` / `negative_examples` | {contracts.DEFAULT_MAX_REQUESTS} / "
+        f"{contracts.DEFAULT_NEGATIVE_EXAMPLES} |",
+        f"| `frontend.refresh` / `timeout` | {frontend.DEFAULT_REFRESH:g} s / {frontend.DEFAULT_TIMEOUT:g} s |",
+        f"| `report.query_timeout` | {report.DEFAULT_QUERY_TIMEOUT:g} s |",
         "",
         f"The flags that are not in the file are on the [command-line reference](cli.md) (`{cli.DEFAULT_LISTEN}` is",
         "the default listen address).",
@@ -182,15 +224,17 @@ def settings_page() -> str:
         "",
         "<!-- Generated at build time by docs/reference/hooks.py from django_integration/conf.py; do not edit. -->",
         "",
-        f"One dict in `settings.py`, `{conf.SETTINGS_NAME}`, read on every access (so `override_settings` works);",
-        "a key you leave out has the default below. What each does in detail:",
+        f"One dict in `settings.py`, `{conf.SETTINGS_NAME}`, read on first use and remembered until Django's",
+        "`setting_changed` signal says it changed (so `override_settings` works); a key you leave out has the",
+        "default below. What each does in detail:",
         "[Settings](../metrics.md#settings-workflow_exporter).",
         "",
         "| key | default | note |",
         "|---|---|---|",
     ]
     for key, default in conf.DEFAULTS.items():
-        note = notes.get(key, "").replace("|", "&#124;").replace("*", "\\*").replace("_", "\\_")
+        note = html.escape(notes.get(key, ""), quote=False)
+        note = note.replace("|", "&#124;").replace("*", "\\*").replace("_", "\\_")
         lines.append(f"| `{key}` | `{default!r}` | {note} |")
     lines.append("")
     return "\n".join(lines)

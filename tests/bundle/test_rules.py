@@ -113,6 +113,19 @@ def test_runbook_heading_exists(path: Path, rule: dict[str, Any]) -> None:
         assert part in section, f"runbook of {rule['alert']} lacks {part}"
 
 
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
+def test_the_runbooks_index_lists_every_alert_of_its_page(path: Path) -> None:
+    """docs/runbooks/README.md's row for each rules file names exactly its alerts, and the tools paragraph every
+    shipped dashboard: the index a responder starts from."""
+    index = (REPO_ROOT / "docs" / "runbooks" / "README.md").read_text()
+    page = path.name.replace(".rules.yml", ".md")
+    (row,) = [line for line in index.splitlines() if line.startswith(f"| [{page}]({page}) |")]
+    listed = set(re.findall(r"Journey[A-Za-z]+", row))
+    assert listed == {rule["alert"] for where, rule in alerting_rules() if where == path}
+    for board in (REPO_ROOT / "grafana" / "dashboards").glob("*.json"):
+        assert f"`{board.stem}`" in index, board.stem
+
+
 @pytest.mark.parametrize(("path", "rule"), alerting_rules(), ids=lambda v: v["alert"] if isinstance(v, dict) else "")
 def test_dashboard_links_point_at_shipped_dashboards(path: Path, rule: dict[str, Any]) -> None:
     uid = re.fullmatch(r"http://localhost:3000/d/([a-z\-]+)(\?.*)?", rule["annotations"]["dashboard_url"])
