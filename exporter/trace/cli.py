@@ -41,7 +41,8 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
                        help="read the trace: section (and nothing else) of this config; default workflows.yml "
                        "when it exists")  # fmt: skip
     trace.add_argument("--storage.path", dest="trace_storage_path", default=argparse.SUPPRESS,
-                       help="the exporter's run store (its --storage.path), for synthetic runs")  # fmt: skip
+                       help="the exporter's run store (its --storage.path), for synthetic runs; default data/ when "
+                       "it holds one (the service's default), as replay")  # fmt: skip
     trace.add_argument("--log", action="append", default=[], metavar="PATH",
                        help="a Django JSON log file or glob (rotations are found too); repeat for more")  # fmt: skip
     trace.add_argument("--slow-log", dest="slow_log", action="append", default=[], metavar="PATH",
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         mysql=(*config.mysql, *args.mysql),
     )
     try:
-        lookup, close = _run_store(getattr(args, "trace_storage_path", ""))
+        lookup, close = _run_store(getattr(args, "trace_storage_path", None))
     except (OSError, ValueError) as error:
         print(f"--storage.path: {error}", file=sys.stderr)
         return 2
@@ -114,7 +115,12 @@ def run(args: argparse.Namespace) -> int:
     return 0 if trace.found else 1
 
 
-def _run_store(path: str) -> tuple[RunLookup | None, Any]:
+def _run_store(path: str | None) -> tuple[RunLookup | None, Any]:
+    """The run store at ``path``; without the flag, the service's default directory when a store is there."""
+    from ..store import DATABASE_FILE, DEFAULT_STORAGE_PATH
+
+    if path is None and (Path(DEFAULT_STORAGE_PATH) / DATABASE_FILE).is_file():
+        path = DEFAULT_STORAGE_PATH
     if not path:
         return None, lambda: None
     if not Path(path).is_dir():  # reading must not create a store

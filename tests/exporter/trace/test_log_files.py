@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 import time
@@ -141,9 +142,10 @@ def test_an_id_that_is_not_a_correlation_id_is_refused_before_any_search(hostile
         collect(hostile, TraceSources(config=TraceConfig(logs=(str(tmp_path / "app.log"),))))
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "exporter", "trace", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+def _cli(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "exporter", "trace", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
 
 
 def test_the_command_line_prints_the_timeline_and_exits_by_what_it_found(tmp_path: Path) -> None:
@@ -164,7 +166,9 @@ def test_the_command_line_prints_the_timeline_and_exits_by_what_it_found(tmp_pat
     missing = _cli(CID, "--log", str(tmp_path / "gone.log"), "--log", log)
     assert missing.returncode == 0 and "gone.log: no such file" in missing.stderr  # the other source answers
     assert _cli("../etc/passwd", "--log", log).returncode == 2
-    assert _cli(CID).returncode == 2  # no source at all
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _cli(CID, cwd=empty).returncode == 2  # no source at all (no config, no run store in data/)
 
 
 def test_a_file_truncated_while_it_is_searched_is_read_as_far_as_it_goes(
@@ -205,3 +209,31 @@ def test_a_browser_steps_api_calls_are_followed_under_their_own_ids(tmp_path: Pa
     trace = collect(run_id, TraceSources(runs={run_id: run}.get, config=TraceConfig(logs=(str(tmp_path / "app.log"),))))
     (browser_step,) = trace.events
     assert browser_step.kind == "step" and [c.title for c in browser_step.children] == ["POST api/cart/items/ 201"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "store_in_data", "expected"),
+    [
+        ([], True, 0),  # the service's default directory holds a store: searched, as replay does
+        ([], False, 2),  # nothing to search: usage error naming the sources
+        (["--storage.path=elsewhere"], True, 2),  # an explicit path wins, and a missing one is an error
+        (["--storage.path="], True, 2),  # "" turns the store off
+    ],
+)
+def test_the_command_line_reads_the_services_run_store_unless_told_otherwise(
+    tmp_path: Path, flags: list[str], store_in_data: bool, expected: int
+) -> None:
+    """``trace <id>`` on the exporter's host, in its working directory, finds a synthetic run with no flag: the
+    service stores runs in ``data/`` by default (``--storage.path``), and ``replay`` reads it there too."""
+    from exporter.store import RunStore
+    from tests.exporter.test_store import make_run
+
+    run_id = "trace-default-store-0001"
+    if store_in_data:
+        store = RunStore(str(tmp_path / "data"))
+        store.add(make_run(run_id))
+        store.close()
+    result = _cli(run_id, "--format=json", *flags, cwd=tmp_path)
+    assert result.returncode == expected, result.stderr
+    if expected == 0:
+        assert run_id in result.stdout and "pay" in result.stdout
