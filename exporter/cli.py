@@ -85,10 +85,10 @@ def _size(text: str) -> int:
 
 def _storage_flags(parser: argparse.ArgumentParser, default: str | None) -> None:
     if default:  # the service
-        help = 'directory of the run store (SQLite); "" keeps runs in memory only (default: %(default)s)'
+        text = 'directory of the run store (SQLite); "" keeps runs in memory only (default: %(default)s)'
     else:  # a command run by hand
-        help = "also store the run in the run store of this directory (the service's, e.g. data); default: not stored"
-    parser.add_argument("--storage.path", dest="storage_path", default=default, metavar="DIR", help=help)
+        text = "also store the run in the run store of this directory (the service's, e.g. data); default: not stored"
+    parser.add_argument("--storage.path", dest="storage_path", default=default, metavar="DIR", help=text)
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
