@@ -23,6 +23,11 @@
   the origin only ``CROSS_ORIGIN_HEADERS`` go along for the rest of the chain: never configured headers,
   credentials, a hand-set ``Cookie``, the CSRF token or the synthetic marker. A body is never re-sent to
   another origin (a 307/308 that asks for it fails).
+* **only the credentials the caller gives**: the request is prepared from the session's headers, cookies and
+  ``auth`` but not from a ``~/.netrc`` (or ``$NETRC``) on the exporter's host, which requests' own
+  ``Session.prepare_request`` would read and let replace a step's ``Authorization`` header or add one to a
+  request meant to go without (a contract check's anonymous call). Proxies and CA bundles still come from the
+  environment as requests reads them (``environment_settings``).
 
 * **timing phases** as blackbox_exporter names them (``resolve``, ``connect``, ``tls``, ``processing``,
   ``transfer``), marked where this module does each one and summed over the hops (``Timings``), and the
@@ -393,7 +398,7 @@ def _request(
     # Session.send would follow (or, with allow_redirects=False, still read) a redirect's whole body: the
     # adapter is called directly, with what Session.send would add (cookies, proxies from the environment).
     try:
-        prepared = session.prepare_request(requests.Request(method, url, headers=dict(headers), data=body))
+        prepared = _prepare(session, method, url, headers, body)
         settings = environment_settings(session, prepared.url or url, verify, cert)
     except (ValueError, LocationParseError) as error:
         if not redirects:
@@ -413,6 +418,26 @@ def _request(
     )
     extract_cookies_to_jar(session.cookies, prepared, response.raw)
     return response
+
+
+def _prepare(
+    session: requests.Session, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+) -> requests.PreparedRequest:
+    """What ``session.prepare_request`` makes of the request (the session's headers merged under the request's,
+    its cookie jar, ``auth``, params and hooks) without its ``~/.netrc`` lookup: credentials are the caller's
+    only. ValueError (and urllib3's LocationParseError) for a URL or header requests refuses."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare(
+        method=method,
+        url=url,
+        headers=merge_setting(dict(headers), session.headers, dict_class=CaseInsensitiveDict),
+        data=body,
+        params=session.params,
+        auth=session.auth,
+        cookies=session.cookies,
+        hooks=session.hooks,
+    )
+    return prepared
 
 
 # The environment variables that decide the proxy of an http:// or https:// URL (urllib's getproxies_environment
