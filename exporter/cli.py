@@ -291,12 +291,8 @@ def _replay(args: argparse.Namespace) -> int:
     if not args.storage_path:
         print("replay needs the run store: --storage.path=DIR", file=sys.stderr)
         return 2
-    if not (Path(args.storage_path) / "runs.db").is_file():
-        print(f"--storage.path {args.storage_path}: no run store there (the exporter's --storage.path)",
-              file=sys.stderr)  # fmt: skip
-        return 2
     try:
-        store = RunStore(args.storage_path)
+        store = RunStore.open_existing(args.storage_path)
     except StoreError as error:
         print(f"--storage.path: {error}", file=sys.stderr)
         return 2

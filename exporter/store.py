@@ -839,7 +839,9 @@ class RunStore:
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         retention_interval: float = RETENTION_INTERVAL,
         stats_ttl: float = STATS_TTL,
+        degrade: bool = True,
     ) -> None:
+        self.degrade = degrade  # False: a disk that fails at open raises StoreError instead of going to memory
         self.retention_time = retention_time
         self.retention_size = retention_size
         self.limit = limit
@@ -877,6 +879,17 @@ class RunStore:
             self._thread = threading.Thread(target=self._write_loop, name="run-store-writer", daemon=True)
             self._thread.start()
 
+    @classmethod
+    def open_existing(cls, path: str) -> RunStore:
+        """The run store already at ``path`` (the exporter's ``--storage.path``), for a command that only reads it
+        (``trace``, ``report``, ``replay``): never creates one, never degrades to an empty memory store, which would
+        make a reader report "nothing found" for a store it could not open. ``StoreError`` naming the path when
+        there is no store there, it is not a run store (or a newer one), or it cannot be opened."""
+        file = Path(path) / DATABASE_FILE
+        if not file.is_file():
+            raise StoreError(f"no run store at {path!r}: no {DATABASE_FILE} there (the exporter's --storage.path)")
+        return cls(path, degrade=False)
+
     def _open(self, busy_timeout: float) -> _Database:
         if self.directory is None:
             return _Database(None)
@@ -890,8 +903,12 @@ class RunStore:
             if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
                 raise StoreError(f"{file} is not a workflow-exporter run store (not an SQLite database); point "
                                  "--storage.path at an empty or own directory") from None  # fmt: skip
+            if not self.degrade:
+                raise StoreError(f"cannot open the run store {file} ({_error_reason(error)}: {error})") from None
             return self._degrade(error, _readable(file), f"cannot open the run store {file}")
         except OSError as error:
+            if not self.degrade:
+                raise StoreError(f"cannot open the run store {file} ({_error_reason(error)}: {error})") from None
             return self._degrade(error, _readable(file), f"cannot open the run store {file}")
 
     @property

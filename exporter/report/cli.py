@@ -95,12 +95,13 @@ def run(args: argparse.Namespace) -> int:
     )
     store = None
     if args.report_storage_path:
-        if not Path(args.report_storage_path).is_dir():  # reading must not create a store
-            print(f"--storage.path: no run store at {args.report_storage_path!r}", file=sys.stderr)
-            return 2
-        from ..store import RunStore
+        from ..store import RunStore, StoreError
 
-        store = RunStore(args.report_storage_path)
+        try:
+            store = RunStore.open_existing(args.report_storage_path)
+        except StoreError as error:
+            print(f"--storage.path: {error}", file=sys.stderr)
+            return 2
     try:
         report = build_report(
             PrometheusClient(args.prometheus, timeout=timeout),

@@ -92,9 +92,11 @@ def run(args: argparse.Namespace) -> int:
         slow_logs=(*config.slow_logs, *args.slow_log),
         mysql=(*config.mysql, *args.mysql),
     )
+    from ..store import StoreError
+
     try:
         lookup, close = _run_store(getattr(args, "trace_storage_path", None))
-    except (OSError, ValueError) as error:
+    except StoreError as error:
         print(f"--storage.path: {error}", file=sys.stderr)
         return 2
     try:
@@ -117,17 +119,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_store(path: str | None) -> tuple[RunLookup | None, Any]:
     """The run store at ``path``; without the flag, the service's default directory when a store is there."""
-    from ..store import DATABASE_FILE, DEFAULT_STORAGE_PATH
+    from ..store import DATABASE_FILE, DEFAULT_STORAGE_PATH, RunStore
 
     if path is None and (Path(DEFAULT_STORAGE_PATH) / DATABASE_FILE).is_file():
         path = DEFAULT_STORAGE_PATH
     if not path:
         return None, lambda: None
-    if not Path(path).is_dir():  # reading must not create a store
-        raise ValueError(f"no run store at {path!r}")
-    from ..store import RunStore
-
-    store = RunStore(path)
+    store = RunStore.open_existing(path)
     return store.get, store.close
 
 

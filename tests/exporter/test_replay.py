@@ -164,7 +164,7 @@ REFUSED = [
     (["replay", "{id}", "--step", "pay", "--set", "not an assignment"], "expected name=value"),
     (["replay", "{id}", "--step", "pay", "--body-file", "{text}"], "sends JSON, and the file is not JSON"),
     (["replay", "{id}", "--step", "pay", "--body-file", "{missing}"], "No such file or directory"),
-    (["replay", "{id}", "--storage.path={empty}"], "no run store there"),
+    (["replay", "{id}", "--storage.path={empty}"], "no run store at"),
     (["replay", "{id}", "--storage.path="], "replay needs the run store"),
     (["replay", "{id}", "--config.file={renamed}"], "cannot replay order:\n  {renamed}: unknown workflow 'order'"),
 ]

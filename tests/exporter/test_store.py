@@ -38,6 +38,7 @@ from synthetic.contracts.formats import sweep_document
 from synthetic.contracts.sweep import CheckResult, Example, SweepResult
 from synthetic.result import AssertionResult, Exchange, RunResult, ServerTiming, StepResult
 from synthetic.run_formats import run_document
+from tests.conftest import REPO_ROOT
 from tests.exporter.conftest import simple_config
 from tests.harness import ManagedProcess, free_port, require_binary, wait_until
 
@@ -430,6 +431,53 @@ def test_a_store_it_cannot_read_is_refused_with_a_clear_message(tmp_path: Path, 
         RunStore(directory)
     assert str(file) in str(refused.value)
     assert file.read_bytes() == before, "a refused store is left as it was"
+
+
+def _unreadable_store(directory: Path, kind: str) -> None:
+    directory.mkdir()
+    if kind == "not-sqlite":
+        (directory / DATABASE_FILE).write_bytes(b"this is a text file, not a database\n" * 100)
+    elif kind == "newer-schema":
+        connection = sqlite3.connect(directory / DATABASE_FILE, isolation_level=None)
+        _migrate(connection, "store")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        connection.close()
+    elif kind == "cannot-open":  # a store whose write-ahead log cannot be opened: the service would degrade
+        RunStore(directory).close()
+        for leftover in directory.glob(f"{DATABASE_FILE}-*"):
+            leftover.unlink()
+        (directory / f"{DATABASE_FILE}-wal").mkdir()
+
+
+READERS = {
+    "trace": ["trace", "run-0001"],
+    "report": ["report", "--prometheus", "http://127.0.0.1:9"],
+    "replay": ["replay", "run-0001"],
+}
+STORE_KINDS = {
+    "empty": "no run store at",
+    "not-sqlite": "is not a workflow-exporter run store",
+    "newer-schema": "was written by a newer workflow-exporter",
+    "cannot-open": "cannot open the run store",
+}
+
+
+@pytest.mark.parametrize("kind", list(STORE_KINDS))
+@pytest.mark.parametrize("command", list(READERS))
+def test_the_commands_that_read_the_store_refuse_one_they_cannot_read(tmp_path: Path, command: str, kind: str) -> None:
+    """trace, report and replay given a --storage.path they cannot read exit 2 naming it and why, without a
+    traceback, without creating or changing anything there, and without answering from an empty store instead
+    (the service degrades to memory when its disk fails; a reader must say it cannot read)."""
+    directory = tmp_path / "data"
+    _unreadable_store(directory, kind)
+    before = sorted(p.name for p in directory.iterdir())
+    result = subprocess.run([sys.executable, "-m", "exporter", *READERS[command], f"--storage.path={directory}"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--storage.path" in result.stderr and STORE_KINDS[kind] in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in directory.iterdir()) == before
 
 
 def test_the_service_refuses_a_newer_store_at_start(tmp_path: Path, target) -> None:
