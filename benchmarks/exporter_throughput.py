@@ -439,7 +439,11 @@ def part_checkout(args: argparse.Namespace, tmp: Path) -> None:
         config = load_config(REPO / "synthetic" / "workflows" / "demo_shop.yml")
         workflow = config.workflows["checkout"]
         base = config.targets["demo-shop"]
-        targets = [dataclasses.replace(base, credentials={"probe": {"username": u, "password": p}}) for u, p in users]
+        # Each thread's user under every credential name the target has (checkout logs in as its own user).
+        targets = [
+            dataclasses.replace(base, credentials={name: {"username": u, "password": p} for name in base.credentials})
+            for u, p in users
+        ]
         openapi = OpenAPIDocuments()
         for target in targets:  # warm-up; fetches the OpenAPI document once; proves the journey passes
             run = run_workflow(workflow, target, openapi=openapi)
