@@ -46,7 +46,7 @@ from synthetic.runner import run_workflow  # noqa: E402
 from synthetic.steps import browser as browser_steps  # noqa: E402
 from tests.harness import ShopServer, free_port, start_shop  # noqa: E402
 from tests.harness.shop import PROBE_PASSWORD  # noqa: E402
-from tests.harness.storefront import StorefrontServer, build_storefront, start_storefront  # noqa: E402
+from tests.harness.storefront import StorefrontServer, build_storefront, require_node, start_storefront  # noqa: E402
 
 USER = "probe-browser"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -153,6 +153,17 @@ def peak_memory(pids: Callable[[], list[int]]) -> Iterator[dict[str, int]]:
     finally:
         done.set()
         thread.join()
+
+
+def build_package() -> None:
+    """The npm package installed from its lockfile and built (``js/dist``), as ``make test``'s js-test does, so a
+    fresh clone measures what it ships; ``npm ci`` only when the lockfile is newer than the installed tree."""
+    require_node()
+    js = ROOT / "js"
+    installed = js / "node_modules" / ".package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < (js / "package-lock.json").stat().st_mtime:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=js, check=True, timeout=900)
+    subprocess.run(["npm", "run", "--silent", "build"], cwd=js, check=True, timeout=900)
 
 
 def size() -> list[dict[str, Any]]:
@@ -300,6 +311,8 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.only.split(","))
     print(f"## Browser ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})")
+    if parts & {"size", "overhead"}:
+        build_package()
     if "size" in parts:
         size()
     if "overhead" in parts:
