@@ -899,14 +899,10 @@ class RunStore:
             return _Database(file, busy_timeout)
         except StoreError:
             raise
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, OSError) as error:
             if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
                 raise StoreError(f"{file} is not a workflow-exporter run store (not an SQLite database); point "
                                  "--storage.path at an empty or own directory") from None  # fmt: skip
-            if not self.degrade:
-                raise StoreError(f"cannot open the run store {file} ({_error_reason(error)}: {error})") from None
-            return self._degrade(error, _readable(file), f"cannot open the run store {file}")
-        except OSError as error:
             if not self.degrade:
                 raise StoreError(f"cannot open the run store {file} ({_error_reason(error)}: {error})") from None
             return self._degrade(error, _readable(file), f"cannot open the run store {file}")
