@@ -135,21 +135,24 @@ def test_a_run_stopped_by_a_signal_stops_what_it_started(tmp_path: Path, signum:
     (tmp_path / "test_stopped.py").write_text(STOPPED_RUN)
     pids_file = tmp_path / "pids"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.harness.interrupt"]
-    run = subprocess.Popen(
+    # As from a terminal: a shell that starts a job in the background (CI runners do) leaves SIGINT ignored, and an
+    # ignored signal is inherited, so Ctrl-C's default action is given back to the child.
+    with subprocess.Popen(
         [*command, str(tmp_path / "test_stopped.py")],
         cwd=REPO_ROOT,
         env={**os.environ, "PIDS_FILE": str(pids_file), "PYTHONPATH": str(REPO_ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2, 60, "the run's processes")
-        pids = [int(pid) for pid in pids_file.read_text().split()]
-        assert not any(pid_is_gone(pid) for pid in pids)
-        run.send_signal(signum)
-        output, _ = run.communicate(timeout=60)
-    finally:
-        run.kill()
+        preexec_fn=partial(signal.signal, signal.SIGINT, signal.SIG_DFL),
+    ) as run:
+        try:
+            wait_until(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2, 60, "the processes")
+            pids = [int(pid) for pid in pids_file.read_text().split()]
+            assert not any(pid_is_gone(pid) for pid in pids)
+            run.send_signal(signum)
+            output, _ = run.communicate(timeout=60)
+        finally:
+            run.kill()
     assert run.returncode == (2 if signum == signal.SIGINT else 128 + signum), output.decode()
     for pid in pids:
         wait_until(partial(pid_is_gone, pid), 15, f"process {pid} stopped")

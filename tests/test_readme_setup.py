@@ -241,7 +241,7 @@ def test_the_install_commands_name_a_clone_and_this_versions_wheel() -> None:
 
 
 # Extras for working on this repository, not for users: the README's extras table leaves them out.
-DEVELOPMENT_EXTRAS = {"demo", "test", "dev", "dist", "bench"}
+DEVELOPMENT_EXTRAS = {"demo", "test", "dev", "dist", "docs", "bench"}  # the project's own tooling
 
 
 def test_the_extras_table_lists_every_extra_with_everything_it_installs() -> None:
