@@ -15,7 +15,9 @@ Markdown tables. Four measurements (``--only`` picks some):
    latency, and CPU seconds per probe of each process, read from ``/proc/<pid>/stat`` (utime + stime).
    ``ours, 4 pairs`` gives each client thread its own workflow: ``Exporter.probe`` serialises concurrent
    probes of one (workflow, target) pair (its ``min_interval`` lock), so that row shows the pair lock's effect.
-   Two reference rows send the same load to each server's ``/-/healthy``: the cost of serving a request alone.
+   Two reference rows send the same load to each server's ``/-/healthy``: the cost of serving a request alone;
+   a third sends it to waitress alone (``waitress.serve``, as many threads as the exporter's pool) answering a
+   constant ``Healthy`` from a three-line WSGI app: the floor of the server itself, without the exporter.
    Our exporter logs as it does by default (one JSON line per run, to a file in the temp dir).
 2. ``checkout``: the demo shop's ``checkout`` workflow (7 steps, one of them ``sql``) run back to back with
    ``synthetic.runner.run_workflow`` in 1, 2 and 4 threads against the demo shop (gunicorn, SQLite, started
@@ -253,6 +255,21 @@ BLACKBOX_CONFIG = """modules:
 """
 
 
+# waitress alone answering a constant, with the exporter's default worker pool: the floor of the server itself.
+BARE_WAITRESS = """
+import sys, waitress
+from exporter.server import threads_for
+from exporter.app import DEFAULT_PROBE_MAX_CONCURRENCY
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "7")])
+    return [b"Healthy"]
+
+waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=threads_for(DEFAULT_PROBE_MAX_CONCURRENCY),
+               _quiet=True)
+"""
+
+
 def drive(urls: list[str], total: int) -> dict[str, Any]:
     """``total`` probes spread over one thread per URL; latencies, errors and wall time."""
     import requests
@@ -319,9 +336,14 @@ def part_probe(args: argparse.Namespace, tmp: Path, blackbox: str) -> None:
             tmp / "blackbox.log",
         )
         processes.append(bb)
+        bare_port = free_port()
+        bare = start_process([sys.executable, "-c", BARE_WAITRESS, str(bare_port)], tmp / "waitress.log", cwd=REPO)
+        processes.append(bare)
+        bare_url = f"http://127.0.0.1:{bare_port}"
         ours_url, bb_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{bb_port}"
         wait_http(f"{ours_url}/-/ready", ours, "our exporter")
         wait_http(f"{bb_url}/-/healthy", bb, "blackbox_exporter")
+        wait_http(f"{bare_url}/-/healthy", bare, "waitress alone")
         configs: dict[str, tuple[subprocess.Popen[bytes], list[str]]] = {
             "ours": (ours, [f"{ours_url}/probe?target=local&workflow=http"] * args.concurrency),
             f"ours, {args.concurrency} pairs": (
@@ -332,12 +354,14 @@ def part_probe(args: argparse.Namespace, tmp: Path, blackbox: str) -> None:
             # references: what answering one HTTP request costs each server, without a probe
             "ours, `/-/healthy` only": (ours, [f"{ours_url}/-/healthy"] * args.concurrency),
             "blackbox_exporter, `/-/healthy` only": (bb, [f"{bb_url}/-/healthy"] * args.concurrency),
+            "waitress alone, a constant answer": (bare, [f"{bare_url}/-/healthy"] * args.concurrency),
         }
         time.sleep(2.5)  # let the scheduler's one start-up run of each pair pass
         for name, (_process, urls) in configs.items():  # warm-up, and proof each answers (probe_success 1)
             warm = drive(urls, args.warmup)
             if warm["errors"]:
-                log = (tmp / ("blackbox.log" if name.startswith("blackbox") else "ours.log")).read_text()[-2000:]
+                log_name = next((f"{k}.log" for k in ("blackbox", "waitress") if name.startswith(k)), "ours.log")
+                log = (tmp / log_name).read_text()[-2000:]
                 raise SystemExit(f"{name}: {warm['errors']} of {args.warmup} warm-up probes failed\n{log}")
 
         totals = {
@@ -369,7 +393,7 @@ def part_probe(args: argparse.Namespace, tmp: Path, blackbox: str) -> None:
             "threads (one `requests.Session` each) in the driver process; the target is a threaded Python "
             "HTTP server in its own process answering 12 bytes of JSON. CPU from `/proc/<pid>/stat`. The two "
             "`/-/healthy` rows are the same load on each server's health endpoint: the cost of serving a request, "
-            "no probe.\n"
+            'no probe; "waitress alone" is that load on waitress serving a constant from a three-line WSGI app.\n'
         )
         print(
             "| exporter | requests | failed | requests/s (rounds min-max) | latency ms mean / p50 / p99 "
@@ -402,6 +426,12 @@ def part_probe(args: argparse.Namespace, tmp: Path, blackbox: str) -> None:
         print(
             f"- `/-/healthy` floor, exporter CPU per request: ours {ours_serve:.3f} ms, blackbox_exporter "
             f"{bb_serve:.3f} ms, **{floor:.1f}x** (goal: ≤ {GOAL_HEALTHY_CPU}x, {met(floor, GOAL_HEALTHY_CPU)})"
+        )
+        bare_serve = summary[names[5]][1]
+        print(
+            f"- waitress alone answering a constant: {bare_serve:.3f} ms, {bare_serve / max(bb_serve, 1e-9):.1f}x "
+            f"blackbox_exporter's `/-/healthy`; the exporter's own part of its `/-/healthy` "
+            f"{ours_serve - bare_serve:.3f} ms"
         )
         print(
             f"- CPU per probe minus CPU per `/-/healthy` request (the probe work alone): ours "
