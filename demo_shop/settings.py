@@ -24,6 +24,7 @@ import os
 from datetime import timedelta
 
 import dj_database_url
+import django
 from corsheaders.defaults import default_headers
 
 from django_integration.log import logging_config
@@ -84,6 +85,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and django.VERSION >= (5, 1):
+    # Concurrent writers: a transaction that reads before it writes (the cart, checkout, cancel) would fail at once
+    # with "database is locked" when it upgrades its lock; BEGIN IMMEDIATE takes the write lock first, so it waits
+    # up to the busy timeout instead (Django's SQLite notes, "Database is locked errors"; the option is 5.1's).
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

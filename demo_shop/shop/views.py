@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, QuerySet
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
@@ -163,6 +164,34 @@ class ProductViewSet(
         return response
 
 
+# --- writes ---------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+MYSQL_DEADLOCK = 1213  # ER_LOCK_DEADLOCK: "Deadlock found when trying to get lock; try restarting transaction"
+TRANSACTION_ATTEMPTS = 3
+
+
+def in_transaction(work: Callable[[], T]) -> T:
+    """``work()`` in one transaction, restarted when MySQL/MariaDB picked it as a deadlock's victim.
+
+    InnoDB resolves a deadlock by rolling one transaction back with error 1213 and asks the client to run it again
+    (MySQL manual, "How to Minimize and Handle Deadlocks"); shoppers adding items while others check out the same
+    products meet it on small tables, where a statement scans rows another transaction holds. Up to
+    ``TRANSACTION_ATTEMPTS`` runs; any other error, or a deadlock inside an outer transaction (which only the outer
+    one can restart), is raised as it is. SQLite's counterpart, a lock upgrade refused as "database is locked", is
+    avoided by starting transactions IMMEDIATE (demo_shop/settings.py).
+    """
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return work()
+        except OperationalError as error:
+            deadlock = bool(error.args) and error.args[0] == MYSQL_DEADLOCK
+            if not deadlock or attempt == TRANSACTION_ATTEMPTS or connection.in_atomic_block:
+                raise
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
 # --- cart -----------------------------------------------------------------------------------------------------
 
 
@@ -195,7 +224,8 @@ class CartItemsView(APIView):
         product: Product = payload.validated_data["product"]
         quantity: int = payload.validated_data["quantity"]
         cart = _cart_of(request)
-        with transaction.atomic():
+
+        def add() -> None:
             item, created = CartItem.objects.select_for_update().get_or_create(
                 cart=cart, product=product, defaults={"quantity": quantity}
             )
@@ -203,6 +233,8 @@ class CartItemsView(APIView):
                 item.quantity += quantity
             _check_quantity(product, item.quantity)
             item.save()
+
+        in_transaction(add)
         return _cart_response(cart, status.HTTP_201_CREATED)
 
 
@@ -250,32 +282,37 @@ class CheckoutView(APIView):
         if faults.is_active("checkout_errors"):
             raise InjectedFault("checkout_errors fault is on")
         cart = _cart_of(request)
-        with transaction.atomic():
-            items = list(cart.items.select_related("product").select_for_update().order_by("product_id"))
-            if not items:
-                from rest_framework.exceptions import ValidationError
-
-                raise ValidationError({"detail": "The cart is empty."})
-            for item in items:
-                updated = Product.objects.filter(pk=item.product_id, stock__gte=item.quantity).update(
-                    stock=F("stock") - item.quantity
-                )
-                if not updated:
-                    raise Conflict(f"Not enough stock for {item.product.sku}.")
-            order = Order.objects.create(user=cart.user, total=sum(item.subtotal for item in items))
-            OrderItem.objects.bulk_create(
-                OrderItem(
-                    order=order,
-                    product=item.product,
-                    product_name=item.product.name,
-                    quantity=item.quantity,
-                    unit_price=item.product.price,
-                )
-                for item in items
-            )
-            cart.items.all().delete()
+        order = in_transaction(lambda: _place_order(cart))
         order = Order.objects.prefetch_related("items").get(pk=order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+def _place_order(cart: Cart) -> Order:
+    """The cart's items as an order, their stock taken and the cart emptied; run in one transaction."""
+    items = list(cart.items.select_related("product").select_for_update().order_by("product_id"))
+    if not items:
+        from rest_framework.exceptions import ValidationError
+
+        raise ValidationError({"detail": "The cart is empty."})
+    for item in items:
+        updated = Product.objects.filter(pk=item.product_id, stock__gte=item.quantity).update(
+            stock=F("stock") - item.quantity
+        )
+        if not updated:
+            raise Conflict(f"Not enough stock for {item.product.sku}.")
+    order = Order.objects.create(user=cart.user, total=sum(item.subtotal for item in items))
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product=item.product,
+            product_name=item.product.name,
+            quantity=item.quantity,
+            unit_price=item.product.price,
+        )
+        for item in items
+    )
+    cart.items.all().delete()
+    return order
 
 
 @extend_schema_view(
@@ -299,7 +336,9 @@ class OrderViewSet(
         return Order.objects.filter(user=cast(User, self.request.user)).prefetch_related("items")
 
     def perform_destroy(self, instance: Order) -> None:
-        with transaction.atomic():
+        def cancel() -> None:
             for item in instance.items.all():
                 Product.objects.filter(pk=item.product_id).update(stock=F("stock") + item.quantity)
             instance.delete()
+
+        in_transaction(cancel)

@@ -335,3 +335,41 @@ def test_concurrent_first_schema_requests_all_get_the_document(tmp_path: Path) -
         shop.stop()
     assert Counter(a.status_code for a in answers) == {200: 16}
     assert len({a.content for a in answers}) == 1
+
+
+def test_concurrent_shoppers_never_get_a_server_error(shop: ShopServer) -> None:
+    """Shoppers writing at the same time (carts, checkouts taking stock of the same products, cancellations putting
+    it back) each get their answer: no 500 from the database refusing a concurrent writer (SQLite's "database is
+    locked" when a transaction upgrades its read lock, a deadlock on MariaDB), and the stock adds up afterwards."""
+    shoppers, rounds = 4, 6
+    names = [f"busy-{uuid.uuid4().hex[:8]}" for _ in range(shoppers)]
+    for name in names:
+        shop.add_user(name, f"pw-{name}")
+    before = {pid: shop.get(f"/api/products/{pid}/").json()["stock"] for pid in (3, 4)}
+
+    def one_shopper(name: str) -> list[tuple[str, int]]:
+        answers = []
+        client = ShopClient(shop.url)
+        try:
+            client.session_login(name, shop.users[name])
+            for _ in range(rounds):
+                for pid in (4, 3):  # both products, in the other order than checkout takes them
+                    added = client.post("/api/cart/items/", json={"product_id": pid, "quantity": 1})
+                    answers.append(("add-item", added.status_code))
+                checkout = client.post("/api/checkout/")
+                answers.append(("checkout", checkout.status_code))
+                if checkout.status_code == 201:
+                    cancelled = client.delete(f"/api/orders/{checkout.json()['id']}/")
+                    answers.append(("cancel-order", cancelled.status_code))
+        finally:
+            client.close()
+        return answers
+
+    with ThreadPoolExecutor(shoppers) as pool:
+        answers = [answer for part in pool.map(one_shopper, names) for answer in part]
+    assert Counter(answers) == {
+        ("add-item", 201): shoppers * rounds * 2,
+        ("checkout", 201): shoppers * rounds,
+        ("cancel-order", 204): shoppers * rounds,
+    }
+    assert {pid: shop.get(f"/api/products/{pid}/").json()["stock"] for pid in (3, 4)} == before
