@@ -46,7 +46,7 @@ HOSTILE = {
     "one_kilobyte": "a" * 1024,
     "non_ascii": "käsekuchen-12345",
     "empty": "",
-    "too_short": "abc",
+    "too_short": "zq7",  # not hex: a fresh 32-hex ID must not contain it by chance (as "abc" can)
     "spaces": "abc 12345 678",
     "html": "<script>alert(1)</script>",
 }
