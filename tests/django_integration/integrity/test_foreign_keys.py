@@ -214,7 +214,11 @@ def test_a_range_over_the_timeout_is_split_and_nothing_else_is_harmed(database: 
     timeouts = [f for f in result.findings if f.kind == "range_timeout" and f.labels["model"] == "OrderItem"]
     assert timeouts and all(f.level == "warning" for f in timeouts)
     assert all("took longer than the 0.002s statement timeout" in f.message for f in timeouts)
-    assert result.state["relations"]["shop.OrderItem.product"]["batch"] < 1_000_000
+    # Each relation whose range timed out tries a smaller batch next run (which of the big table's relations the
+    # 1 s budget reaches depends on the machine's load).
+    for finding in timeouts:
+        key = "{app_label}.{model}.{relation}".format(**finding.labels)
+        assert result.state["relations"][key]["batch"] < 1_000_000, key
     assert result.status in (OK, INCOMPLETE) and result.error is None
     assert not errors and answers and set(answers) == {32}
     assert run_bounded(database.connection, "foreign_keys", "SELECT 1", timeout=5) == [(1,)]
