@@ -107,7 +107,7 @@ def demo_stack(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> It
         cleanup.callback(prometheus.stop)
         for job in JOBS:
             prometheus.wait_for_target_up(job)
-        _make_events(shop)
+        _make_events(shop, prometheus)
         # Let every rate() see a few samples after the events (the N+1 came first: its window spans them all).
         seen_n_plus_one = "sum(increase(django_db_repeated_queries_total[10m])) > 0"
         wait_until(lambda: prometheus.query(seen_n_plus_one), 60, "N+1 in Prometheus")
@@ -124,15 +124,24 @@ EVIDENCE = {
 }
 
 
+# The same counters as Prometheus selects them.
+EVIDENCE_FAMILY = {
+    "n_plus_one": "django_db_repeated_queries_total",
+    "slow_products": "django_db_slow_queries_total",
+    "checkout_errors": 'django_request_errors_total{error_class="server"}',
+}
+
+
 def _evidence(shop: ShopServer, fault: str) -> float:
     text = requests.get(f"{shop.url}/metrics", timeout=10).text
     return sum(float(value) for value in EVIDENCE[fault].findall(text))
 
 
-def _make_events(shop: ShopServer) -> None:
-    """Each fault until a journey met it (its counter grew on the shop's /metrics), while the exporter's workflows
-    run every 2 s; and the storefront's beacons (a page error, Web Vitals of two routes) posted to /client-logs as
-    its pages post them."""
+def _make_events(shop: ShopServer, prometheus: Prometheus) -> None:
+    """Each fault until a journey met it (its counter grew on the shop's /metrics) and Prometheus measured the rise
+    (``increase()`` over its samples: a counter born during the fault whose increments all fell between two scrapes
+    shows none), while the exporter's workflows run every 2 s; and the storefront's beacons (a page error, Web
+    Vitals of two routes) posted to /client-logs as its pages post them."""
     for fault in ("n_plus_one", "slow_products", "checkout_errors", "schema_drift"):
         before = _evidence(shop, fault) if fault in EVIDENCE else 0.0
         shop.set_faults(**{fault: True})
@@ -140,6 +149,8 @@ def _make_events(shop: ShopServer) -> None:
         time.sleep(4)  # several scrapes see the counter rise, so increase() and rate() have something to measure
         if fault in EVIDENCE:
             wait_until(functools.partial(_grew, shop, fault, before), 90, f"{fault} counted")
+            in_prometheus = f"sum(increase({EVIDENCE_FAMILY[fault]}[10m])) > 0"
+            wait_until(functools.partial(prometheus.query, in_prometheus), 90, f"{fault} in Prometheus")
         shop.set_faults(**{fault: False})
 
 
