@@ -140,3 +140,24 @@ def test_recording_rule_names(path: Path, rule: dict[str, Any]) -> None:
     assert re.fullmatch(r"[a-z]+(_[a-z]+)*", level) and re.fullmatch(r"[a-z0-9_]+", metric)
     assert re.fullmatch(r"[a-z0-9_]+", operations)
     assert not metric.endswith("_total"), "drop _total after rate()"
+
+
+def _rules_with_their_group() -> list[tuple[str, int, dict[str, Any]]]:
+    return [(f"{path.name}:{group['name']}", index, rule) for path in RULE_FILES for group in load(path)["groups"]
+            for index, rule in enumerate(group["rules"])]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("group", "index", "rule"), _rules_with_their_group(),
+    ids=lambda v: (v.get("alert") or v.get("record")) if isinstance(v, dict) else "",
+)  # fmt: skip
+def test_a_rule_reads_records_evaluated_before_it_in_its_own_group(
+    group: str, index: int, rule: dict[str, Any]
+) -> None:
+    """Prometheus evaluates a group's rules in order at one timestamp and groups apart from each other (promtool
+    in no fixed order): a record read from another group, or from further down, is up to one interval old."""
+    defined = {(g, i): r["record"] for g, i, r in _rules_with_their_group() if "record" in r}
+    text = rule["expr"] + " " + " ".join(rule.get("annotations", {}).values())
+    for (where, at), record in defined.items():
+        if re.search(re.escape(record) + r"(?![\w:])", text):
+            assert (where, at < index) == (group, True), f"{record} is defined in {where} (rule {at}), read here"
