@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from synthetic.contracts.formats import sweep_document
+from synthetic.durations import LATEST_MOMENT
 from synthetic.result import REASONS
 from synthetic.run_formats import run_document
 
@@ -178,7 +179,7 @@ def parse_time(value: str, name: str) -> float:
         if moment.tzinfo is None:
             raise BadParameter(name, "an RFC 3339 time needs its offset (Z for UTC)") from None
         seconds = moment.timestamp()
-    if not math.isfinite(seconds) or not 0 <= seconds < 1e11:
+    if not math.isfinite(seconds) or not 0 <= seconds < LATEST_MOMENT:
         raise BadParameter(name, f"is not a time: {value[:50]!r}")
     return seconds
 

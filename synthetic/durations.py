@@ -1,9 +1,11 @@
-"""Durations as Prometheus writes them: ``250ms``, ``5s``, ``1m30s``, ``2h``; a bare number is seconds."""
+"""Durations as Prometheus writes them: ``250ms``, ``5s``, ``1m30s``, ``2h``; a bare number is seconds. Moments a
+command line names: a duration ago, an ISO 8601 time or unix seconds."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -31,3 +33,36 @@ def parse_duration(value: object) -> float:
     if position == 0 or position != len(text):
         raise ValueError(f"{value!r} is not a duration (use e.g. 500ms, 5s, 1m)")
     return total
+
+
+# Unix seconds a moment may take: from 1970 to year 5138, as the exporter's HTTP API accepts (exporter/api.py).
+LATEST_MOMENT = 1e11
+_FORMS = "a duration ago (2h), an ISO 8601 time (2026-11-30T10:00:00, UTC when it names no zone) or unix seconds"
+
+
+def parse_moment(value: str, now: float) -> float:
+    """Unix seconds of a moment a command line names: a duration before ``now`` (``2h``, ``1d12h``), an ISO 8601 /
+    RFC 3339 time (``2026-11-30T10:00:00Z``, ``…+01:00``; UTC when it names no zone) or unix seconds
+    (``1764496800``, ``1764496800.5``). ValueError naming the three forms for anything else, and for a moment
+    before 1970 or from ``LATEST_MOMENT`` on (``nan``, ``inf``, ``-5``, ``1e300``, ``100000000d``)."""
+    text = value.strip()
+    try:
+        seconds = now - parse_duration(text)
+    except ValueError:
+        try:
+            seconds = float(text) if _UNIX.fullmatch(text) else _iso(text)
+        except ValueError:
+            raise ValueError(f"{value[:60]!r} is not {_FORMS}") from None
+    if not 0 <= seconds < LATEST_MOMENT:
+        raise ValueError(f"{value[:60]!r} is not a moment between 1970 and the year 5138")
+    return seconds
+
+
+_UNIX = re.compile(r"\d{1,12}(\.\d{1,20})?")
+
+
+def _iso(text: str) -> float:
+    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from synthetic.durations import parse_duration
+from synthetic.durations import parse_duration, parse_moment
 
 from . import COMPARE, PrometheusClient, Report, build_report, render
 from ._model import SEVERITIES
@@ -27,7 +28,12 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     report.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus' base URL")
     report.add_argument("--since", default="24h", help="the period reported on, ending now (or --until)")
-    report.add_argument("--until", default=None, help="the end of the period: a unix time (default now)")
+    report.add_argument(
+        "--until",
+        default=None,
+        help="the end of the period (default now): 2h (ago), an ISO 8601 time (UTC when it names no zone) or unix "
+        "seconds",
+    )
     report.add_argument(
         "--compare",
         choices=sorted(COMPARE),
@@ -73,12 +79,33 @@ def failed(report: Report, fail_on: str) -> bool:
     return any(SEVERITIES.index(f.severity) <= limit for f in report.findings)
 
 
+def _positive(text: str, flag: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise ValueError(f"{flag}: {error}") from None
+    if seconds <= 0:
+        raise ValueError(f"{flag}: must be longer than 0s, not {text[:60]!r}")
+    return seconds
+
+
+def _moment(text: str, flag: str, now: float) -> float:
+    try:
+        return parse_moment(text, now)
+    except ValueError as error:
+        raise ValueError(f"{flag}: {error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """The subcommand."""
     try:
-        since, slo_window = parse_duration(args.since), parse_duration(args.slo_window)
-        timeout = parse_duration(args.query_timeout)
-        until = float(args.until) if args.until else None
+        since, slo_window = _positive(args.since, "--since"), _positive(args.slo_window, "--slo-window")
+        timeout = _positive(args.query_timeout, "--query.timeout")
+        now = time.time()
+        until = _moment(args.until, "--until", now) if args.until else None
+        earliest = (now if until is None else until) - since - (since if args.compare == "previous" else 7 * 86400)
+        if earliest < 0:
+            raise ValueError(f"--since: {args.since!r} reaches back before 1970 (with --compare {args.compare})")
     except ValueError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2

@@ -12,12 +12,11 @@ import argparse
 import logging
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from synthetic.config import ConfigError, dsn_problems, load_config
-from synthetic.durations import parse_duration
+from synthetic.durations import parse_moment
 
 from . import TraceConfig, TraceSources, Window, collect, render_json, render_text
 from .runs import RunLookup
@@ -54,7 +53,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         "--since", default=argparse.SUPPRESS, help="only what happened after this: 2h (ago) or 2026-11-30T10:00:00"
     )
     trace.add_argument(
-        "--until", default=argparse.SUPPRESS, help="only what happened before this: 10m (ago) or an ISO 8601 time"
+        "--until",
+        default=argparse.SUPPRESS,
+        help="only what happened before this: 10m (ago), an ISO 8601 time or unix seconds",
     )
     trace.add_argument("--format", choices=["text", "json"], default="text", help="text: the timeline; json")
 
@@ -130,17 +131,10 @@ def _run_store(path: str | None) -> tuple[RunLookup | None, Any]:
 
 
 def _moment(text: str | None, flag: str) -> float | None:
-    """``2h`` means two hours ago; an ISO 8601 time (UTC when it names no zone) means that time."""
+    """``2h`` means two hours ago; an ISO 8601 time (UTC when it names no zone) or unix seconds means that time."""
     if not text:
         return None
     try:
-        return time.time() - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{flag}: {text!r} is neither a duration (2h) nor an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        return parse_moment(text, time.time())
+    except ValueError as error:
+        raise ValueError(f"{flag}: {error}") from None
