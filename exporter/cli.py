@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.config
+import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -22,7 +23,7 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from django_integration.log import logging_config
 from synthetic.config import ConfigError, load_config
-from synthetic.durations import parse_duration
+from synthetic.durations import parse_duration, parse_duration_flag
 from synthetic.result import RunResult
 from synthetic.run_formats import FORMATS
 from synthetic.runner import run_workflow
@@ -46,24 +47,34 @@ DEFAULT_LISTEN = "127.0.0.1:9716"
 logger = logging.getLogger("exporter")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An integer flag from ``low`` to ``high``: a thread or connection count beyond ``high`` is a typo that would
+    exhaust the host (``--probe.max-concurrency`` starts a thread per slot)."""
+
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or len(text.strip()) > 19 or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, not {text[:60]!r}")
+        return int(text)
+
+    return parse
 
 
 def _seconds(text: str) -> float:
-    """A duration flag: ``10s``, ``2m``, ``500ms`` (Prometheus' notation) or bare seconds; must be above 0."""
+    """A duration flag: ``10s``, ``2m``, ``500ms`` (Prometheus' notation) or bare seconds; above 0, at most 3650d."""
     try:
-        value = float(text)
-    except ValueError:
-        try:
-            value = parse_duration(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 s, not {text}")
+        return parse_duration_flag(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _offset(text: str) -> float:
+    """``--probe.timeout-offset``: seconds from 0 to 60 (bare, or ``500ms``)."""
+    try:
+        value = float(text) if re.fullmatch(r"\d{1,6}(\.\d{1,9})?", text.strip()) else parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not 0 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 60 seconds, not {text[:60]!r}")
     return value
 
 
@@ -78,8 +89,8 @@ def _size(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1.0
-    if unit not in _SIZE_UNITS or value < 0 or value != value:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size (use e.g. 512MB, 10GB; 0 for no limit)")
+    if unit not in _SIZE_UNITS or not 0 <= value * _SIZE_UNITS[unit] < 1 << 63:  # NaN and inf fail too
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a size (use e.g. 512MB, 10GB; 0 for no limit)")
     return int(value * _SIZE_UNITS[unit])
 
 
@@ -105,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config.check", dest="config_check", action="store_true",
                         help="validate the config, print every problem, exit 0 when valid and 1 when not")  # fmt: skip
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, help="host:port to serve on")
-    parser.add_argument("--web.max-connections", dest="web_max_connections", type=_positive_int, metavar="N",
+    parser.add_argument("--web.max-connections", dest="web_max_connections", type=_count(1, 100_000), metavar="N",
                         default=DEFAULT_MAX_CONNECTIONS, help="client connections served at once; more wait in the "
                         "listen backlog until one closes (default: %(default)s)")  # fmt: skip
     parser.add_argument("--web.idle-timeout", dest="web_idle_timeout", type=_seconds, default="2m", metavar="DURATION",
@@ -115,15 +126,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="disconnect a client that has not sent its whole request (headers and body) this long "
                         "after its first byte (default: %(default)s)")  # fmt: skip
     parser.add_argument("--shard", default="0/1", help="run only this replica's share i/n of workflow x target pairs")
-    parser.add_argument("--max-concurrency", type=int, default=8, help="scheduled runs at the same time")
-    parser.add_argument("--probe.max-concurrency", dest="probe_max_concurrency", type=_positive_int, metavar="N",
+    parser.add_argument("--max-concurrency", type=_count(1, 1024), default=8, metavar="N",
+                        help="scheduled runs at the same time (1 to 1024)")  # fmt: skip
+    parser.add_argument("--probe.max-concurrency", dest="probe_max_concurrency", type=_count(1, 1024), metavar="N",
                         default=DEFAULT_PROBE_MAX_CONCURRENCY, help="/probe runs at the same time; one more is "
                         "answered 503 at once and counted (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--probe.timeout-offset", dest="timeout_offset", type=float, default=0.5,
+    parser.add_argument("--probe.timeout-offset", dest="timeout_offset", type=_offset, default=0.5,
                         help="seconds subtracted from Prometheus' scrape timeout for /probe runs")  # fmt: skip
-    parser.add_argument("--history.limit", dest="history_limit", type=_positive_int, default=DEFAULT_LIMIT,
+    parser.add_argument("--history.limit", dest="history_limit", type=_count(1, 1_000_000), default=DEFAULT_LIMIT,
                         metavar="N", help="runs kept for the pages")  # fmt: skip
-    parser.add_argument("--history.max-bytes", dest="history_max_bytes", type=_positive_int, metavar="BYTES",
+    parser.add_argument("--history.max-bytes", dest="history_max_bytes", type=_count(1, 1 << 40), metavar="BYTES",
                         default=DEFAULT_MAX_BYTES, help="about this many bytes of runs kept for the pages; the "
                         "oldest go first")  # fmt: skip
     _storage_flags(parser, DEFAULT_STORAGE_PATH)
@@ -134,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
                         "limit) (default: %(default)s)")  # fmt: skip
     parser.add_argument("--web.enable-replay", dest="enable_replay", action="store_true",
                         help="let the run pages replay a run (POST, same origin, configured targets only)")  # fmt: skip
-    parser.add_argument("--web.max-streams", dest="max_streams", type=int, default=DEFAULT_MAX_STREAMS, metavar="N",
+    parser.add_argument("--web.max-streams", dest="max_streams", type=_count(0, 1024), default=DEFAULT_MAX_STREAMS,
+                        metavar="N",
                         help="live run streams (/api/v1/stream) open at once, each on a thread of its own; one more "
                         "is answered 503 (default: %(default)s)")  # fmt: skip
     parser.add_argument("--log.level", dest="log_level", default="info",
@@ -337,9 +350,6 @@ def _serve(args: argparse.Namespace) -> int:
         shard = Shard.parse(args.shard)
     except ValueError as error:
         print(error, file=sys.stderr)
-        return 2
-    if args.max_streams < 0:
-        print(f"--web.max-streams must not be negative, not {args.max_streams}", file=sys.stderr)
         return 2
     registry = CollectorRegistry()
     try:

@@ -482,15 +482,12 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
 
 def _positive_seconds(text: str) -> float:
-    from synthetic.durations import parse_duration
+    from synthetic.durations import parse_duration_flag
 
     try:
-        value = float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
+        return parse_duration_flag(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 s, not {text}")
-    return value
 
 
 def run_command(args: argparse.Namespace) -> int:

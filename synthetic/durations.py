@@ -9,6 +9,11 @@ from datetime import UTC, datetime
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# The longest duration accepted anywhere (config fields, flags): ten years. Far longer ones overflowed the
+# platform's timers where a wait or a deadline is computed from them (a step's `timeout: 99999999999d` stopped the
+# transport's watchdog thread, and with it every run's deadline).
+LONGEST_DURATION = 10 * 365 * 86400.0
+_TOO_LONG = "is longer than 3650d (ten years), the longest duration accepted"
 
 
 def parse_duration(value: object) -> float:
@@ -20,6 +25,8 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"{value!r} is not a duration (use e.g. 500ms, 5s, 1m)")
         if value < 0:
             raise ValueError(f"{value!r} is negative")
+        if value > LONGEST_DURATION:
+            raise ValueError(f"{value!r} {_TOO_LONG}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a duration (use e.g. 500ms, 5s, 1m)")
@@ -31,8 +38,26 @@ def parse_duration(value: object) -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         position = match.end()
     if position == 0 or position != len(text):
-        raise ValueError(f"{value!r} is not a duration (use e.g. 500ms, 5s, 1m)")
+        raise ValueError(f"{value[:60]!r} is not a duration (use e.g. 500ms, 5s, 1m)")
+    if total > LONGEST_DURATION:
+        raise ValueError(f"{value[:60]!r} {_TOO_LONG}")
     return total
+
+
+_SECONDS = re.compile(r"\d{1,15}(\.\d{1,20})?")
+
+
+def parse_duration_flag(text: str) -> float:
+    """Seconds of a command-line duration that must be longer than 0: Prometheus' notation (``10s``, ``2m``,
+    ``500ms``) or bare seconds (``1.5``); at most ``LONGEST_DURATION``. ValueError for anything else (``0s``,
+    ``-1``, ``inf``, ``nan``, ``1e300``)."""
+    stripped = text.strip()
+    seconds = float(stripped) if _SECONDS.fullmatch(stripped) else parse_duration(stripped)
+    if seconds > LONGEST_DURATION:
+        raise ValueError(f"{text[:60]!r} {_TOO_LONG}")
+    if not seconds > 0:
+        raise ValueError(f"must be longer than 0s, not {text[:60]!r}")
+    return seconds
 
 
 # Unix seconds a moment may take: from 1970 to year 5138, as the exporter's HTTP API accepts (exporter/api.py).

@@ -820,8 +820,8 @@ class _Watchdog:
                     self._wake.wait()
                     continue
                 wait = self._heap[0][0] - time.monotonic()
-                if wait > 0:
-                    self._wake.wait(wait)
+                if wait > 0:  # an hour at most: a far deadline must not overflow the platform's timer
+                    self._wake.wait(min(wait, 3600.0))
                     continue
                 guard = heapq.heappop(self._heap)[2]
             guard.fire()

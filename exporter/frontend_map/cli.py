@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from synthetic.durations import parse_duration
+from synthetic.durations import parse_duration_flag
 
 from ._build import FrontendMapError, build_map, parse_operation
 from ._files import MapLimits
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"--operation {error}", file=sys.stderr)
         return 2
     try:
-        seconds = parse_duration(args.timeout)
+        seconds = parse_duration_flag(args.timeout)
     except ValueError as error:
         print(f"--timeout: {error}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synthetic.durations import parse_duration, parse_moment
+from synthetic.durations import parse_duration_flag, parse_moment
 
 from . import COMPARE, PrometheusClient, Report, build_report, render
 from ._model import SEVERITIES
@@ -81,12 +81,9 @@ def failed(report: Report, fail_on: str) -> bool:
 
 def _positive(text: str, flag: str) -> float:
     try:
-        seconds = parse_duration(text)
+        return parse_duration_flag(text)
     except ValueError as error:
         raise ValueError(f"{flag}: {error}") from None
-    if seconds <= 0:
-        raise ValueError(f"{flag}: must be longer than 0s, not {text[:60]!r}")
-    return seconds
 
 
 def _moment(text: str, flag: str, now: float) -> float:

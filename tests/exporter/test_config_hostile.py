@@ -111,6 +111,13 @@ CASES = [
     Case("password-file-too-large", lambda d: _secret_file(d, b"x" * 70_000), "larger than the limit of 65536 bytes"),
     Case("tls-ca-file-is-a-directory", lambda d: _config(GOOD_TARGET + "    tls: {ca_file: /}\n"),
          "does not exist or is not a file"),
+    Case("step-timeout-of-a-million-years", lambda d: _config(workflows=GOOD_WORKFLOW.replace(
+        "{name: home, http: {path: /}}", "{name: home, timeout: 99999999999d, http: {path: /}}")),
+        "timeout: '99999999999d' is longer than 3650d"),  # it stopped the transport's watchdog thread
+    Case("interval-beyond-the-timers", lambda d: _config(workflows=GOOD_WORKFLOW.replace(
+        "    targets:", "    interval: 3651d\n    timeout: 3651d\n    targets:")), "is longer than 3650d"),
+    Case("circuit-cooldown-beyond-the-timers", lambda d: _config(
+        GOOD_TARGET + "    circuit_breaker: {failures: 2, cooldown: 99999999999d}\n"), "is longer than 3650d"),
     # -- duplicate keys were silently accepted, unknown names had no hint ----------------------------------
     Case("duplicate-workflow", lambda d: _config(workflows=GOOD_WORKFLOW + GOOD_WORKFLOW),
          "line 9: duplicate key 'browse' (first on line 5)"),

@@ -23,7 +23,6 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.cli import main
 from exporter.server import ServerSettings, threads_for
 from tests.exporter.conftest import RunningExporter
 from tests.harness import ManagedProcess, free_port, wait_until
@@ -376,22 +375,6 @@ def test_the_service_reloads_on_sighup_and_stops_gracefully(tmp_path: Path, targ
             socket.create_connection(("127.0.0.1", port), timeout=5)
     finally:
         process.stop()
-
-
-@pytest.mark.parametrize(
-    ("flag", "message"),
-    [
-        ("--web.max-connections=0", "must be at least 1"),
-        ("--probe.max-concurrency=0", "must be at least 1"),
-        ("--web.idle-timeout=0s", "must be more than 0 s"),
-        ("--web.read-timeout=soon", "is not a duration"),
-    ],
-)
-def test_server_flags_are_checked(flag: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main([flag])
-    assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
 
 
 def test_help_shows_the_server_defaults() -> None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 
+from synthetic import transport
 from synthetic.result import RunResult
 from synthetic.transport import pending_guards
 from tests.exporter import conftest as exporter_fixtures
@@ -272,6 +273,27 @@ def test_eight_hung_runs_end_at_their_deadline_and_a_healthy_run_beside_them_pas
         assert run.reason == "timeout", f"{name}: {describe(run)}"
         assert elapsed <= DEADLINE + SLACK, f"{name} took {elapsed:.1f}s"
     assert pending_guards() == 0
+
+
+def test_a_deadline_centuries_away_does_not_stop_the_watchdog(hostile: HostileTarget) -> None:
+    """A guard due in 270 million years (what a step's ``timeout: 99999999999d`` gave before durations were
+    bounded) overflowed the platform's timer in the watchdog thread, which died, and no run ended at its deadline
+    again. The watchdog waits an hour at most at a time: a run that stalls after it still ends at its deadline."""
+
+    class Far:
+        done = False
+        at = time.monotonic() + 8.64e15
+
+        def fire(self) -> None:
+            self.done = True
+
+    far = Far()
+    transport._WATCHDOG.add(far)  # type: ignore[arg-type]
+    try:
+        run, elapsed = _timed(hostile.url, "- name: stalled\n  http: {path: /trickle-head}")
+        assert run.reason == "timeout" and elapsed <= DEADLINE + SLACK, (describe(run), elapsed)
+    finally:
+        far.done = True
 
 
 def test_a_name_that_never_resolves_holds_only_its_own_probe(
