@@ -48,10 +48,23 @@ def _logging_restored() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    """One MariaDB server for the session; tests make their own databases in it."""
+def mariadb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """One MariaDB server for the session; tests make their own databases in it. When a test of the session
+    failed, its state and the end of its log are printed in the report (a server that stopped answering leaves
+    its reason there, and its temp dir is gone by the next run)."""
     server = start_mariadb(tmp_path_factory.mktemp("mariadb"))
     yield server
+    if request.session.testsfailed:
+        try:
+            server.query("SELECT 1")
+            state = "answering"
+        except Exception as error:
+            state = f"not answering: {error}"
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            alive = "running" if server.process.running() else f"exited ({server.process.popen.returncode})"
+            reporter.write_line(f"\nthe session's MariaDB on port {server.port}: {alive}, {state}; its log ends:")
+            reporter.write_line(server.process.log_tail(40))
     server.stop()
 
 
