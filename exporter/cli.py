@@ -52,7 +52,7 @@ def _count(low: int, high: int) -> Callable[[str], int]:
     exhaust the host (``--probe.max-concurrency`` starts a thread per slot)."""
 
     def parse(text: str) -> int:
-        if not text.strip().isdigit() or len(text.strip()) > 19 or not low <= int(text) <= high:
+        if not re.fullmatch(r"[0-9]{1,19}", text.strip()) or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, not {text[:60]!r}")
         return int(text)
 

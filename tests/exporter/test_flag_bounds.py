@@ -12,7 +12,7 @@ import pytest
 
 from exporter.cli import _parser, main
 
-HOSTILE = ["nan", "inf", "-1", "1e300", "99999999999999999999", "x"]
+HOSTILE = ["nan", "inf", "-1", "1e300", "99999999999999999999", "x", "\u00b2", ""]
 
 # flag, its subcommand's arguments (None: the service), a value it accepts, values refused with what the line says
 DURATION = ("must be longer than 0s", ["0s", "0"]), ("is longer than 3650d", ["3651d", "99999999999d"])
