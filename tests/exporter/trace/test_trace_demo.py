@@ -90,7 +90,9 @@ def test_a_failed_checkout_shows_the_500_its_traceback_and_the_statements(
         assert any("auth_user" in text for text in texts), texts
         assert not any(s.title.split()[0].upper() in ("INSERT", "UPDATE", "DELETE") for s in statements), texts
         assert [s.start for s in statements] == sorted(s.start for s in statements)
-        assert max(s.start for s in statements) <= min(t.start for t in tracebacks)
+        # Two clocks: the log's timestamps are whole milliseconds (cut, not rounded), and performance_schema's timer
+        # is mapped to the wall clock to half the quickest of three round trips (exporter.trace.mysql).
+        assert max(s.start for s in statements) <= min(t.start for t in tracebacks) + 0.005
 
 
 def test_slow_products_shows_the_slow_statement(config: Config, shop: ShopServer, sources: TraceConfig) -> None:
