@@ -113,7 +113,7 @@ def _clock_origin(cursor: Any) -> float:
     """Unix time of ``performance_schema``'s timer zero: the timer of this very statement against the clock, taken
     from the quickest of ``CLOCK_SAMPLES`` round trips (the origin is known to half the round trip: on a loaded
     host one slow answer put statements a few milliseconds after the log lines they preceded)."""
-    best: tuple[float, float] | None = None  # (round trip, origin)
+    samples: list[tuple[float, float]] = []  # (round trip, origin)
     for _ in range(CLOCK_SAMPLES):
         before = time.time()
         cursor.execute(
@@ -128,10 +128,8 @@ def _clock_origin(cursor: Any) -> float:
             cursor.execute("SELECT VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'UPTIME'")
             uptime = cursor.fetchone()
             return after - float(uptime[0]) if uptime else after
-        if best is None or after - before < best[0]:
-            best = (after - before, (before + after) / 2 - row[0] / 1e12)
-    assert best is not None
-    return best[1]
+        samples.append((after - before, (before + after) / 2 - row[0] / 1e12))
+    return min(samples)[1]
 
 
 def _first_words(statement: str) -> str:
